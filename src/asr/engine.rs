@@ -1,0 +1,292 @@
+//! The Whisper engine: one loaded model, decoder states per channel, and a
+//! decode call tuned for short utterances (encoder context sized to the
+//! audio, greedy, no temperature fallback, Mandarin in simplified characters).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use super::filter::{self, Dropped};
+use super::model::{ggml, ModelError};
+use super::AsrError;
+
+/// Shortest input whisper.cpp decodes (it skips anything under 1 s).
+const MIN_DECODE_SAMPLES: usize = 16_000 + 1_600;
+/// Encoder positions per second of audio (100 mel frames/s, conv stride 2).
+const ENCODER_FRAMES_PER_S: f64 = 50.0;
+
+/// Decoding settings.
+#[derive(Debug, Clone)]
+pub struct AsrConfig {
+    /// ggml Whisper model file.
+    pub model_path: PathBuf,
+    /// CPU threads for one decode.
+    pub threads: usize,
+    /// Spoken language code (`zh`), or `auto`.
+    pub language: String,
+    /// Initial prompt; `以下是普通话的句子。` makes Whisper write simplified
+    /// Chinese. Domain words can be appended to bias recognition.
+    pub initial_prompt: String,
+    /// Size the encoder context to the audio instead of the full 30 s.
+    pub sized_audio_ctx: bool,
+    /// Text whose average token log-probability is below this is dropped
+    /// (noise, beeps and music decode at -1.2 and lower; speech above -0.9).
+    pub min_avg_logprob: f64,
+}
+
+impl Default for AsrConfig {
+    fn default() -> Self {
+        Self {
+            model_path: super::model::default_model_path(),
+            threads: 2,
+            language: "zh".into(),
+            initial_prompt: DEFAULT_INITIAL_PROMPT.into(),
+            sized_audio_ctx: true,
+            min_avg_logprob: DEFAULT_MIN_AVG_LOGPROB,
+        }
+    }
+}
+
+/// Default confidence floor, as whisper's own `logprob_thold`.
+pub const DEFAULT_MIN_AVG_LOGPROB: f64 = -1.0;
+
+/// Prompt that switches Whisper's Mandarin output to simplified characters.
+pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
+
+/// One decoded piece of text.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    /// Cleaned text (simplified, hallucinations removed); may be empty.
+    pub text: String,
+    /// Raw text as Whisper produced it.
+    pub raw_text: String,
+    /// What cleaning removed.
+    pub dropped: Vec<Dropped>,
+    /// Whisper's no-speech probability for the first segment.
+    pub no_speech_prob: f32,
+    /// Decode wall time.
+    pub decode_ms: f64,
+    /// True when a loop on the sized context made it decode again with the full one.
+    pub retried_full_context: bool,
+}
+
+/// A loaded Whisper model.
+pub struct WhisperEngine {
+    ctx: WhisperContext,
+    cfg: AsrConfig,
+    load_ms: f64,
+}
+
+/// Per-channel decoder state (KV caches and buffers).
+pub struct DecoderState {
+    state: WhisperState,
+}
+
+/// Encoder context for `n_samples` of 16 kHz audio: 50 positions per second
+/// plus 64 of margin, rounded up to a multiple of 64, at most 1500.
+pub fn audio_ctx_for(n_samples: usize) -> i32 {
+    let secs = n_samples as f64 / 16_000.0;
+    let raw = (ENCODER_FRAMES_PER_S * secs).ceil() as i32 + 64;
+    ((raw + 63) / 64 * 64).min(1500)
+}
+
+/// Routes whisper.cpp's own log lines into `tracing` (target `whisper_rs`).
+pub fn route_whisper_logs() {
+    whisper_rs::install_logging_hooks();
+}
+
+impl WhisperEngine {
+    /// Checks and loads the model.
+    pub fn load(cfg: AsrConfig) -> Result<Self, AsrError> {
+        route_whisper_logs();
+        let path = cfg.model_path.clone();
+        if !path.exists() {
+            return Err(ModelError::Missing(path).into());
+        }
+        let summary = ggml::inspect(&path)?;
+        if !summary.hparams.is_multilingual() && cfg.language != "en" {
+            return Err(AsrError::Config(format!(
+                "{}: an English-only model cannot transcribe language {:?}; use a multilingual model",
+                path.display(),
+                cfg.language
+            )));
+        }
+        let start = Instant::now();
+        let ctx = load_context(&path)?;
+        Ok(Self {
+            ctx,
+            cfg,
+            load_ms: start.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Time the model took to load.
+    pub fn load_ms(&self) -> f64 {
+        self.load_ms
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &AsrConfig {
+        &self.cfg
+    }
+
+    /// A fresh decoder state (one per speaker channel).
+    pub fn new_state(&self) -> Result<DecoderState, AsrError> {
+        let state = self.ctx.create_state().map_err(|e| AsrError::Whisper(format!("creating a decoder state: {e:?}")))?;
+        Ok(DecoderState { state })
+    }
+
+    /// Decodes 16 kHz mono samples (one utterance, up to 30 s).
+    pub fn transcribe(&self, st: &mut DecoderState, samples_16k: &[f32]) -> Result<Transcript, AsrError> {
+        let start = Instant::now();
+        let padded;
+        let mut input = samples_16k;
+        if input.len() > 30 * 16_000 {
+            input = &input[..30 * 16_000];
+        }
+        if input.len() < MIN_DECODE_SAMPLES {
+            let mut v = input.to_vec();
+            v.resize(MIN_DECODE_SAMPLES, 0.0);
+            padded = v;
+            input = &padded[..];
+        }
+        let max_tokens = max_tokens_for(input.len());
+        let sized = self.cfg.sized_audio_ctx.then(|| audio_ctx_for(input.len()));
+        let mut first = self.decode_once(st, input, sized, max_tokens)?;
+        let mut retried = false;
+        // A loop (cut by the repetition guard or stopped by the token cap)
+        // on a sized context: decode once more with the full context, which
+        // is slower but far less prone to loops, and keep the cleaner result.
+        if sized.is_some() && (first.n_tokens >= max_tokens || filter::cut_repetitions(&first.raw, 2).1 > 0) {
+            let second = self.decode_once(st, input, None, max_tokens)?;
+            retried = true;
+            if second.raw.chars().count() < first.raw.chars().count() {
+                first = second;
+            }
+        }
+        let avg_logprob = first.avg_logprob();
+        tracing::debug!(raw = %first.raw, no_speech_prob = first.no_speech_prob, avg_logprob, tokens = first.n_tokens, "decoded");
+        let (raw, no_speech_prob) = (first.raw, first.no_speech_prob);
+        let (mut text, mut dropped) = filter::clean(&raw, &self.cfg.initial_prompt);
+        if !text.is_empty() && avg_logprob < self.cfg.min_avg_logprob {
+            text.clear();
+            dropped.push(Dropped::LowConfidence);
+        }
+        Ok(Transcript {
+            text,
+            raw_text: raw.trim().to_string(),
+            dropped,
+            no_speech_prob,
+            decode_ms: start.elapsed().as_secs_f64() * 1000.0,
+            retried_full_context: retried,
+        })
+    }
+
+    fn decode_once(
+        &self,
+        st: &mut DecoderState,
+        input: &[f32],
+        audio_ctx: Option<i32>,
+        max_tokens: i32,
+    ) -> Result<RawDecode, AsrError> {
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.cfg.threads.max(1) as i32);
+        params.set_language(if self.cfg.language == "auto" { None } else { Some(&self.cfg.language) });
+        params.set_detect_language(false);
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_no_timestamps(true);
+        params.set_single_segment(false);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(0.0);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_max_tokens(max_tokens);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        if !self.cfg.initial_prompt.is_empty() {
+            params.set_initial_prompt(&self.cfg.initial_prompt);
+        }
+        params.set_audio_ctx(audio_ctx.unwrap_or(0));
+        st.state
+            .full(params, input)
+            .map_err(|e| AsrError::Whisper(format!("decoding failed: {e:?}")))?;
+        let mut out = RawDecode::default();
+        for (i, seg) in st.state.as_iter().enumerate() {
+            if i == 0 {
+                out.no_speech_prob = seg.no_speech_probability();
+            }
+            out.n_tokens += seg.n_tokens();
+            for t in 0..seg.n_tokens() {
+                if let Some(tok) = seg.get_token(t) {
+                    let id = tok.token_id();
+                    // Text tokens only (special tokens start at end-of-text).
+                    if id < self.ctx.token_eot() {
+                        out.logprob_sum += (tok.token_probability().max(1e-6) as f64).ln();
+                        out.n_text_tokens += 1;
+                    }
+                }
+            }
+            match seg.to_str_lossy() {
+                Ok(t) => out.raw.push_str(&t),
+                Err(e) => return Err(AsrError::Whisper(format!("reading segment text: {e:?}"))),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Default)]
+struct RawDecode {
+    raw: String,
+    no_speech_prob: f32,
+    n_tokens: i32,
+    logprob_sum: f64,
+    n_text_tokens: usize,
+}
+
+impl RawDecode {
+    fn avg_logprob(&self) -> f64 {
+        if self.n_text_tokens == 0 {
+            0.0
+        } else {
+            self.logprob_sum / self.n_text_tokens as f64
+        }
+    }
+}
+
+/// Token budget for an utterance: about 10 tokens per second of audio plus
+/// 16 (speech is at most ~8 Mandarin characters per second). Stops a
+/// repetition loop early instead of letting it run to 220 tokens.
+pub fn max_tokens_for(n_samples: usize) -> i32 {
+    (n_samples as f64 / 16_000.0 * 10.0).ceil() as i32 + 16
+}
+
+/// Loads a ggml file with whisper.cpp (CPU only).
+pub fn load_context(path: &Path) -> Result<WhisperContext, ModelError> {
+    let mut params = WhisperContextParameters::default();
+    params.use_gpu(false);
+    let path_str = path.to_str().ok_or_else(|| ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason: "path is not valid UTF-8".into(),
+    })?;
+    WhisperContext::new_with_params(path_str, params).map_err(|_| ModelError::Load {
+        path: path.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_ctx_is_sized_to_the_clip() {
+        assert_eq!(audio_ctx_for(16_000 * 5), 320);
+        assert_eq!(audio_ctx_for(16_000), 128);
+        assert_eq!(audio_ctx_for(16_000 * 30), 1500);
+        assert_eq!(audio_ctx_for(16_000 * 29) % 64, 0);
+    }
+}

@@ -1,0 +1,278 @@
+//! Cleaning Whisper's output before anything downstream sees it: traditional
+//! to simplified characters, known hallucinations (subtitle credits, the
+//! initial prompt echoed back), and repetition loops.
+
+use std::sync::OnceLock;
+
+use ferrous_opencc::{config::BuiltinConfig, OpenCC};
+
+/// Phrases Whisper produces from silence or noise because they close so many
+/// subtitled videos in its training data. Compared after normalisation
+/// (punctuation and spaces removed, ASCII lower-cased, simplified).
+pub const KNOWN_HALLUCINATIONS: &[&str] = &[
+    "字幕由amara.org社群提供",
+    "字幕由amara.org社区提供",
+    "由amara.org社区提供的字幕",
+    "subtitlesbytheamara.orgcommunity",
+    "请不吝点赞订阅转发打赏支持明镜与点点栏目",
+    "明镜与点点栏目",
+    "请不吝点赞",
+    "点赞订阅转发打赏",
+    "请点赞订阅",
+    "欢迎订阅",
+    "订阅我的频道",
+    "优优独播剧场",
+    "yoyotelevisionseriesexclusive",
+    "中文字幕志愿者",
+    "字幕志愿者",
+    "小编字幕",
+    "字幕制作",
+    "字幕by",
+    "谢谢观看",
+    "感谢观看",
+    "thankyouforwatching",
+    "thanksforwatching",
+    "pleasesubscribe",
+];
+
+/// What [`clean`] removed, for the event's `dropped` list and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    /// A known hallucination phrase.
+    Hallucination(String),
+    /// The initial prompt echoed back.
+    PromptEcho,
+    /// A phrase repeated in a loop; the number of extra copies cut.
+    Repetition(usize),
+    /// Whisper itself was unsure of every token (average log-probability
+    /// below the threshold): typical of noise, beeps and music.
+    LowConfidence,
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hallucination(p) => write!(f, "hallucination:{p}"),
+            Self::PromptEcho => write!(f, "prompt_echo"),
+            Self::Repetition(n) => write!(f, "repetition:{n}"),
+            Self::LowConfidence => write!(f, "low_confidence"),
+        }
+    }
+}
+
+fn opencc() -> Option<&'static OpenCC> {
+    static CC: OnceLock<Option<OpenCC>> = OnceLock::new();
+    CC.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok()).as_ref()
+}
+
+/// Converts traditional Chinese characters to simplified.
+pub fn to_simplified(text: &str) -> String {
+    match opencc() {
+        Some(cc) => cc.convert(text),
+        None => text.to_string(),
+    }
+}
+
+/// Lower-cased, simplified, without punctuation or whitespace: the form used
+/// for comparing phrases.
+pub fn normalize_for_match(text: &str) -> String {
+    to_simplified(text)
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '.')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Longest repeated unit looked for, in characters.
+const MAX_UNIT_CHARS: usize = 64;
+
+/// Collapses a unit of 1..=64 characters repeated consecutively more than
+/// `max_repeats` times down to `max_repeats` copies. Returns the new text and
+/// the number of copies removed.
+pub fn cut_repetitions(text: &str, max_repeats: usize) -> (String, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = Vec::with_capacity(chars.len());
+    let mut removed = 0;
+    let mut i = 0;
+    'outer: while i < chars.len() {
+        for unit in 1..=MAX_UNIT_CHARS.min((chars.len() - i) / 2) {
+            let pat = &chars[i..i + unit];
+            if pat.iter().all(|c| c.is_whitespace()) {
+                continue;
+            }
+            let mut reps = 1;
+            while i + (reps + 1) * unit <= chars.len() && &chars[i + reps * unit..i + (reps + 1) * unit] == pat {
+                reps += 1;
+            }
+            // Single characters repeat legitimately (哈哈哈, 好好好): allow more.
+            let limit = if unit == 1 { max_repeats + 2 } else { max_repeats };
+            if reps > limit {
+                for _ in 0..limit {
+                    out.extend_from_slice(pat);
+                }
+                removed += reps - limit;
+                i += reps * unit;
+                continue 'outer;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    (out.into_iter().collect(), removed)
+}
+
+/// Cleans one decoded segment. Returns the text to keep (possibly empty) and
+/// what was removed.
+pub fn clean(text: &str, initial_prompt: &str) -> (String, Vec<Dropped>) {
+    let mut dropped = Vec::new();
+    let mut kept = to_simplified(text.trim());
+
+    let prompt_norm = normalize_for_match(initial_prompt);
+    if !prompt_norm.is_empty() {
+        let norm = normalize_for_match(&kept);
+        if !norm.is_empty() && (prompt_norm.contains(&norm) || is_near(&norm, &prompt_norm)) {
+            return (String::new(), vec![Dropped::PromptEcho]);
+        }
+        if norm.contains(&prompt_norm) {
+            // Remove the echoed prompt but keep the speech around it.
+            kept = remove_normalized(&kept, initial_prompt);
+            dropped.push(Dropped::PromptEcho);
+        }
+    }
+
+    for phrase in KNOWN_HALLUCINATIONS {
+        let norm = normalize_for_match(&kept);
+        if norm.contains(phrase) {
+            dropped.push(Dropped::Hallucination((*phrase).to_string()));
+            if norm.len() <= phrase.len() + 6 {
+                return (String::new(), dropped);
+            }
+            kept = remove_normalized(&kept, phrase);
+        }
+    }
+
+    let (text, n) = cut_repetitions(&kept, 2);
+    if n > 0 {
+        dropped.push(Dropped::Repetition(n));
+    }
+    let text = text.trim().to_string();
+    if !text.chars().any(char::is_alphanumeric) {
+        return (String::new(), dropped);
+    }
+    (text, dropped)
+}
+
+/// Edit distance between two strings, in characters.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// True when `text` is the prompt with a few recognition errors (at most a
+/// third of its characters differ), e.g. 这位是普通话的句子 for 以下是普通话的句子.
+fn is_near(text: &str, prompt: &str) -> bool {
+    let n = prompt.chars().count();
+    n >= 4 && levenshtein(text, prompt) * 3 <= n
+}
+
+/// Removes `needle` from `text`, comparing in normalised form but keeping the
+/// rest of `text` as it was written.
+fn remove_normalized(text: &str, needle: &str) -> String {
+    let needle = normalize_for_match(needle);
+    let chars: Vec<char> = text.chars().collect();
+    // Map each kept (normalised) character back to its index in `chars`.
+    let mut norm = String::new();
+    let mut index_of = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        let s = normalize_for_match(&c.to_string());
+        for nc in s.chars() {
+            norm.push(nc);
+            index_of.push(i);
+        }
+    }
+    let norm_chars: Vec<char> = norm.chars().collect();
+    let needle_chars: Vec<char> = needle.chars().collect();
+    if needle_chars.is_empty() {
+        return text.to_string();
+    }
+    let mut remove = vec![false; chars.len()];
+    let mut i = 0;
+    while i + needle_chars.len() <= norm_chars.len() {
+        if norm_chars[i..i + needle_chars.len()] == needle_chars[..] {
+            let (a, b) = (index_of[i], index_of[i + needle_chars.len() - 1]);
+            for r in remove.iter_mut().take(b + 1).skip(a) {
+                *r = true;
+            }
+            i += needle_chars.len();
+        } else {
+            i += 1;
+        }
+    }
+    chars
+        .iter()
+        .zip(remove)
+        .filter(|(_, r)| !r)
+        .map(|(c, _)| *c)
+        .collect::<String>()
+        .trim_matches(|c: char| c.is_whitespace() || "，。,.!！?？、".contains(c))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_becomes_simplified() {
+        assert_eq!(to_simplified("我要銷戶，攜號轉網"), "我要销户，携号转网");
+    }
+
+    #[test]
+    fn subtitle_credits_are_dropped() {
+        let (t, d) = clean("字幕由Amara.org社群提供", "以下是普通话的句子。");
+        assert_eq!(t, "");
+        assert!(matches!(d[0], Dropped::Hallucination(_)));
+        let (t, _) = clean("請不吝點贊 訂閱 轉發 打賞支持明鏡與點點欄目", "");
+        assert_eq!(t, "");
+    }
+
+    #[test]
+    fn prompt_echo_is_dropped_and_real_speech_kept() {
+        let p = "以下是普通话的句子。";
+        assert_eq!(clean("以下是普通話的句子", p).0, "");
+        assert_eq!(clean("以下是普通话的句子。我要销户", p).0, "我要销户");
+        assert_eq!(clean("我要销户", p).0, "我要销户");
+    }
+
+    #[test]
+    fn repetition_loops_are_cut_but_normal_repeats_stay() {
+        let (t, n) = cut_repetitions("我要销户我要销户我要销户我要销户我要销户", 2);
+        assert_eq!(t, "我要销户我要销户");
+        assert_eq!(n, 3);
+        assert_eq!(cut_repetitions("好好好,可以", 2).0, "好好好,可以");
+        assert_eq!(cut_repetitions("谢谢谢谢", 2).0, "谢谢谢谢");
+    }
+
+    #[test]
+    fn misheard_prompt_echo_is_dropped() {
+        let p = "以下是普通话的句子。";
+        assert_eq!(clean("这位是普通话的句子。", p).0, "");
+        assert_eq!(clean("我是普通客户", p).0, "我是普通客户");
+    }
+
+    #[test]
+    fn punctuation_only_is_nothing() {
+        assert_eq!(clean("。。。", "").0, "");
+        assert_eq!(clean(" ... ", "").0, "");
+    }
+}

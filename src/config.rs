@@ -1,0 +1,181 @@
+//! The TOML configuration file: defaults, loading with clear errors, and
+//! printing the effective settings (`--print-config`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::Speaker;
+use crate::vad::VadConfig;
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// TOML syntax error or unknown/mistyped key; the message has line and column.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (line, column, key).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file (or `<command line>`).
+        path: PathBuf,
+        /// Which key and why.
+        message: String,
+    },
+}
+
+/// Speech recognition settings (`[asr]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AsrSection {
+    /// ggml Whisper model; empty means the one `callcoach model install` puts
+    /// in the data directory.
+    pub model: Option<PathBuf>,
+    /// CPU threads per decode.
+    pub threads: usize,
+    /// Language code, `zh` for Mandarin.
+    pub language: String,
+    /// Initial prompt (keeps Mandarin output in simplified characters).
+    pub initial_prompt: String,
+    /// Size the encoder context to each utterance (about 6x faster on short
+    /// utterances); false runs the full 30 s context.
+    pub sized_audio_ctx: bool,
+    /// Drop text whose average token log-probability is below this.
+    pub min_avg_logprob: f64,
+}
+
+impl Default for AsrSection {
+    fn default() -> Self {
+        Self {
+            model: None,
+            threads: 2,
+            language: "zh".into(),
+            initial_prompt: crate::asr::engine::DEFAULT_INITIAL_PROMPT.into(),
+            sized_audio_ctx: true,
+            min_avg_logprob: crate::asr::engine::DEFAULT_MIN_AVG_LOGPROB,
+        }
+    }
+}
+
+/// Which channel of a file or device is which speaker (`[audio]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioSection {
+    /// Channel index (0 = left) carrying the agent in a multi-channel file.
+    pub agent_channel: usize,
+    /// Channel index carrying the customer.
+    pub customer_channel: usize,
+    /// Role of a mono file.
+    pub mono_role: Speaker,
+}
+
+impl Default for AudioSection {
+    fn default() -> Self {
+        Self {
+            agent_channel: 0,
+            customer_channel: 1,
+            mono_role: Speaker::Customer,
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[asr]`
+    pub asr: AsrSection,
+    /// `[audio]`
+    pub audio: AudioSection,
+    /// `[vad]`
+    pub vad: VadConfig,
+}
+
+impl Config {
+    /// Parses TOML text; `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// The default location, `~/.config/callcoach/config.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::config_dir().map(|d| d.join("callcoach").join("config.toml"))
+    }
+
+    /// Checks value ranges.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !(1..=64).contains(&self.asr.threads) {
+            return Err(invalid(format!("asr.threads = {} is outside 1..64", self.asr.threads)));
+        }
+        if self.audio.agent_channel == self.audio.customer_channel {
+            return Err(invalid("audio.agent_channel and audio.customer_channel are the same channel".into()));
+        }
+        self.vad.validate().map_err(invalid)?;
+        Ok(())
+    }
+
+    /// The effective settings as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+    }
+
+    /// The model file to use.
+    pub fn model_path(&self) -> PathBuf {
+        self.asr.model.clone().unwrap_or_else(crate::asr::model::default_model_path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_an_error_with_line() {
+        let e = Config::from_toml("[asr]\nthreads = 2\nthread = 3\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("c.toml") && e.contains("line 3") && e.contains("thread"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_value_names_the_key() {
+        let e = Config::from_toml("[asr]\nthreads = 0\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("asr.threads"), "{e}");
+    }
+
+    #[test]
+    fn printed_config_parses_back() {
+        let c = Config::default();
+        let back = Config::from_toml(&c.to_toml(), Path::new("x")).unwrap();
+        assert_eq!(back, c);
+    }
+}

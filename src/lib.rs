@@ -1,0 +1,15 @@
+//! callcoach: a live coaching assistant for telecom retention calls.
+//!
+//! Pipeline: `audio` -> `vad` -> `asr` -> analysis -> coach -> overlay /
+//! board. Each stage talks to the next through the typed events of
+//! [`events`]. The command-line front end is in [`cli`] and [`commands`].
+
+pub mod asr;
+pub mod audio;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod events;
+pub mod sysinfo;
+pub mod transcribe;
+pub mod vad;
