@@ -126,7 +126,7 @@ mod tests {
         for i in 0..frames * spec.channels as usize {
             match spec.sample_format {
                 hound::SampleFormat::Float => w.write_sample((i as f32 * 0.01).sin() * 0.5).unwrap(),
-                hound::SampleFormat::Int => w.write_sample(((i % 100) as i32 - 50) * 10).unwrap(),
+                hound::SampleFormat::Int => w.write_sample(((i % 100) as i32 - 50) << (spec.bits_per_sample - 8)).unwrap(),
             }
         }
         w.finalize().unwrap();

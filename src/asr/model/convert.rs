@@ -239,3 +239,159 @@ pub fn convert<W: Write>(
     }
     w.finish().map_err(io)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::asr::model::ct2::Ct2Variable;
+    use crate::asr::model::ggml;
+
+    const N: usize = 4; // model width of the toy model
+
+    fn f16_var(shape: &[usize], f: impl Fn(usize) -> f32) -> Ct2Variable {
+        let n: usize = shape.iter().product();
+        let data = (0..n).flat_map(|i| f16::from_f32(f(i)).to_le_bytes()).collect();
+        Ct2Variable { shape: shape.to_vec(), dtype: Ct2DType::F16, data }
+    }
+
+    fn scalar_i16(v: i16) -> Ct2Variable {
+        Ct2Variable { shape: vec![], dtype: Ct2DType::I16, data: v.to_le_bytes().to_vec() }
+    }
+
+    /// A one-layer Whisper-shaped model, width 4, where each weight row holds
+    /// its own row index so splits can be checked.
+    fn toy_model() -> Ct2Model {
+        let mut v: HashMap<String, Ct2Variable> = HashMap::new();
+        let row = |shape: &[usize]| {
+            let cols: usize = shape[1..].iter().product::<usize>().max(1);
+            f16_var(shape, move |i| (i / cols) as f32)
+        };
+        let vecn = |n: usize, base: f32| f16_var(&[n], move |i| base + i as f32);
+        v.insert("encoder/conv1/weight".into(), row(&[N, 80, 3]));
+        v.insert("encoder/conv1/bias".into(), vecn(N, 0.0));
+        v.insert("encoder/conv2/weight".into(), row(&[N, N, 3]));
+        v.insert("encoder/conv2/bias".into(), vecn(N, 0.0));
+        v.insert("encoder/position_encodings/encodings".into(), row(&[3, N]));
+        v.insert("decoder/position_encodings/encodings".into(), row(&[2, N]));
+        v.insert("decoder/embeddings/weight".into(), row(&[51865, N]));
+        v.insert("encoder/num_heads".into(), scalar_i16(1));
+        v.insert("decoder/num_heads".into(), scalar_i16(1));
+        for side in ["encoder", "decoder"] {
+            let l = format!("{side}/layer_0");
+            for ln in ["self_attention", "ffn"].iter().chain(if side == "decoder" { &["attention"][..] } else { &[][..] }) {
+                v.insert(format!("{l}/{ln}/layer_norm/gamma"), vecn(N, 1.0));
+                v.insert(format!("{l}/{ln}/layer_norm/beta"), vecn(N, 0.0));
+            }
+            v.insert(format!("{l}/self_attention/linear_0/weight"), row(&[3 * N, N]));
+            v.insert(format!("{l}/self_attention/linear_0/bias"), vecn(3 * N, 100.0));
+            v.insert(format!("{l}/self_attention/linear_1/weight"), row(&[N, N]));
+            v.insert(format!("{l}/self_attention/linear_1/bias"), vecn(N, 0.0));
+            v.insert(format!("{l}/ffn/linear_0/weight"), row(&[4 * N, N]));
+            v.insert(format!("{l}/ffn/linear_0/bias"), vecn(4 * N, 0.0));
+            v.insert(format!("{l}/ffn/linear_1/weight"), row(&[N, 4 * N]));
+            v.insert(format!("{l}/ffn/linear_1/bias"), vecn(N, 0.0));
+            v.insert(format!("{side}/layer_norm/gamma"), vecn(N, 1.0));
+            v.insert(format!("{side}/layer_norm/beta"), vecn(N, 0.0));
+        }
+        let l = "decoder/layer_0/attention";
+        v.insert(format!("{l}/linear_0/weight"), row(&[N, N]));
+        v.insert(format!("{l}/linear_0/bias"), vecn(N, 0.0));
+        v.insert(format!("{l}/linear_1/weight"), row(&[2 * N, N]));
+        v.insert(format!("{l}/linear_1/bias"), vecn(2 * N, 200.0));
+        v.insert(format!("{l}/linear_2/weight"), row(&[N, N]));
+        v.insert(format!("{l}/linear_2/bias"), vecn(N, 0.0));
+        Ct2Model::from_variables("toy/model.bin".into(), v)
+    }
+
+    fn f16_values(bytes: &[u8]) -> Vec<f32> {
+        bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+    }
+
+    fn f32_values(bytes: &[u8]) -> Vec<f32> {
+        bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    }
+
+    fn convert_toy() -> tempfile::TempPath {
+        let m = toy_model();
+        let vocab: Vec<Vec<u8>> = (0..50257).map(|i| format!("t{i}").into_bytes()).collect();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let out = convert(&m, &vocab, std::io::BufWriter::new(file.reopen().unwrap()), |_, _| {}).unwrap();
+        drop(out);
+        file.into_temp_path()
+    }
+
+    #[test]
+    fn header_and_every_tensor_match_whisper_cpp_expectations() {
+        let path = convert_toy();
+        let s = ggml::inspect(&path).unwrap();
+        assert_eq!(
+            (s.hparams.n_vocab, s.hparams.n_audio_ctx, s.hparams.n_audio_state, s.hparams.n_audio_head, s.hparams.n_audio_layer),
+            (51865, 3, 4, 1, 1)
+        );
+        assert_eq!((s.hparams.n_text_ctx, s.hparams.n_text_state, s.hparams.n_text_layer, s.hparams.n_mels, s.hparams.ftype), (2, 4, 1, 80, 1));
+        assert_eq!(s.mel_dims, (80, 201));
+        assert_eq!(s.n_vocab_stored, 50257);
+        let names: Vec<&str> = s.tensors.iter().map(|t| t.name.as_str()).collect();
+        for want in [
+            "encoder.positional_embedding",
+            "encoder.conv1.weight",
+            "encoder.blocks.0.attn.key.weight",
+            "encoder.ln_post.bias",
+            "decoder.token_embedding.weight",
+            "decoder.blocks.0.cross_attn.value.bias",
+            "decoder.ln.weight",
+        ] {
+            assert!(names.contains(&want), "{want} missing");
+        }
+        assert!(!names.iter().any(|n| n.ends_with("key.bias")), "key biases must be dropped");
+        let conv1 = s.tensors.iter().find(|t| t.name == "encoder.conv1.weight").unwrap();
+        assert_eq!((conv1.dims.clone(), conv1.ttype), (vec![3, 80, 4], ggml::TYPE_F16));
+        let bias = s.tensors.iter().find(|t| t.name == "encoder.conv1.bias").unwrap();
+        assert_eq!((bias.dims.clone(), bias.ttype), (vec![1, 4], ggml::TYPE_F32));
+    }
+
+    #[test]
+    fn fused_projections_split_in_query_key_value_order() {
+        let path = convert_toy();
+        let rows = |name: &str| -> Vec<f32> {
+            let (spec, data) = ggml::read_tensor(&path, name).unwrap();
+            let v = if spec.ttype == ggml::TYPE_F16 { f16_values(&data) } else { f32_values(&data) };
+            v.chunks(N).map(|r| r[0]).collect()
+        };
+        assert_eq!(rows("encoder.blocks.0.attn.query.weight"), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(rows("encoder.blocks.0.attn.key.weight"), vec![4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(rows("encoder.blocks.0.attn.value.weight"), vec![8.0, 9.0, 10.0, 11.0]);
+        assert_eq!(rows("decoder.blocks.0.cross_attn.key.weight"), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(rows("decoder.blocks.0.cross_attn.value.weight"), vec![4.0, 5.0, 6.0, 7.0]);
+        let (_, vb) = ggml::read_tensor(&path, "encoder.blocks.0.attn.value.bias").unwrap();
+        assert_eq!(f32_values(&vb), vec![108.0, 109.0, 110.0, 111.0]);
+        let (_, cvb) = ggml::read_tensor(&path, "decoder.blocks.0.cross_attn.value.bias").unwrap();
+        assert_eq!(f32_values(&cvb), vec![204.0, 205.0, 206.0, 207.0]);
+        let (_, ln) = ggml::read_tensor(&path, "encoder.ln_post.weight").unwrap();
+        assert_eq!(f32_values(&ln), vec![1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn int8_weights_are_refused_naming_the_variable() {
+        let mut m = toy_model();
+        let mut vars: HashMap<String, Ct2Variable> = m.variables().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let w = vars.get_mut("encoder/layer_0/ffn/linear_0/weight").unwrap();
+        w.dtype = Ct2DType::I8;
+        w.data.truncate(w.len());
+        m = Ct2Model::from_variables("q/model.bin".into(), vars);
+        let err = convert(&m, &[], Vec::new(), |_, _| {}).unwrap_err().to_string();
+        assert!(err.contains("int8") && err.contains("encoder/layer_0/ffn/linear_0/weight"), "{err}");
+    }
+
+    #[test]
+    fn a_truncated_ggml_file_is_reported() {
+        let path = convert_toy();
+        let bytes = std::fs::read(&path).unwrap();
+        let cut = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(cut.path(), &bytes[..bytes.len() - 100]).unwrap();
+        let err = ggml::inspect(cut.path()).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}

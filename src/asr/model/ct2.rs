@@ -180,6 +180,17 @@ impl Ct2Model {
         })
     }
 
+    /// Builds a model from variables already in memory (tests, tools).
+    pub fn from_variables(path: PathBuf, vars: HashMap<String, Ct2Variable>) -> Self {
+        Self {
+            path,
+            binary_version: 6,
+            spec: "WhisperSpec".into(),
+            spec_revision: 3,
+            vars,
+        }
+    }
+
     /// A variable by name.
     pub fn get(&self, name: &str) -> Result<&Ct2Variable, ModelError> {
         self.vars.get(name).ok_or_else(|| ModelError::Invalid {

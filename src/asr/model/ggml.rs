@@ -345,6 +345,36 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
     Ok(summary)
 }
 
+/// Reads one tensor's raw bytes (for checks and tests; whisper.cpp does the
+/// real loading).
+pub fn read_tensor(path: &Path, name: &str) -> Result<(TensorSpec, Vec<u8>), ModelError> {
+    let summary = inspect(path)?;
+    let data = std::fs::read(path).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Walk the tensor records from the end of the vocabulary.
+    let mut off = 4 + 11 * 4 + 8 + (summary.mel_dims.0 * summary.mel_dims.1) as usize * 4 + 4;
+    for _ in 0..summary.n_vocab_stored {
+        let len = u32::from_le_bytes([data[off], data[off + 1], data[off + 2], data[off + 3]]) as usize;
+        off += 4 + len;
+    }
+    for spec in &summary.tensors {
+        let header = 12 + 4 * spec.dims.len() + spec.name.len();
+        let elems: usize = spec.dims.iter().map(|d| *d as usize).product();
+        let bytes = elems * type_size(spec.ttype).unwrap_or(0);
+        if spec.name == name {
+            let start = off + header;
+            return Ok((spec.clone(), data[start..start + bytes].to_vec()));
+        }
+        off += header + bytes;
+    }
+    Err(ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("no tensor named {name}"),
+    })
+}
+
 fn check_against_expected(path: &Path, s: &GgmlSummary) -> Result<(), ModelError> {
     if s.hparams.ftype > 1 {
         // Quantized files: whisper.cpp decides; structure was readable.

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up callcoach on Debian/Ubuntu: system packages, the release build and
+# the Whisper model. Safe to run again: it skips what is already there.
+#   scripts/setup.sh              everything
+#   scripts/setup.sh --deps-only  system packages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build: alsa headers (cpal), cmake + clang (whisper.cpp and its bindgen).
+# Tests and tools: espeak-ng and sox (synthetic audio), pulseaudio (capture
+# without a sound card), python3-pip (model install).
+PACKAGES=(
+  build-essential pkg-config cmake clang libclang-dev libasound2-dev
+  python3 python3-pip ca-certificates
+  espeak-ng sox
+  pulseaudio pulseaudio-utils libasound2-plugins
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--deps-only" ]; then exit 0; fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust (https://rustup.rs) and run this again" >&2
+  exit 1
+fi
+
+cargo build --release --locked
+cargo run --release --locked --quiet -- model install
