@@ -18,6 +18,9 @@ pub struct Cli {
     /// Print the effective configuration as TOML and exit.
     #[arg(long, global = true)]
     pub print_config: bool,
+    /// Playbook folder with cards and lexicons (default: the built-in one).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub playbook: Option<PathBuf>,
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -34,6 +37,33 @@ pub enum Command {
     /// Install or check the Whisper model.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Analyse a transcript: one turn per line, `C: text` or `A: text`,
+    /// optionally prefixed by `[mm:ss]` or `[seconds]`; one JSON object per line out.
+    Analyze(AnalyzeArgs),
+    /// Measure the analysis on a labelled corpus (precision, recall, F1 per label).
+    Eval(EvalArgs),
+}
+
+/// `callcoach analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Transcript file, or `-` (the default) for standard input.
+    #[arg(default_value = "-")]
+    pub file: PathBuf,
+}
+
+/// `callcoach eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Folder with customer.tsv and agent.tsv.
+    #[arg(default_value = "tests/corpus")]
+    pub corpus: PathBuf,
+    /// List every line the analysis got wrong.
+    #[arg(long)]
+    pub misses: bool,
+    /// Exit with status 1 when a floor is not met.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Options shared by commands that run Whisper.
@@ -140,6 +170,9 @@ impl Cli {
         }
         if let Some(l) = layout {
             apply_layout(&mut cfg, l);
+        }
+        if let Some(p) = &self.playbook {
+            cfg.playbook.dir = Some(p.clone());
         }
         cfg.validate(std::path::Path::new("<command line>"))?;
         Ok(cfg)

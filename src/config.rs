@@ -92,6 +92,14 @@ impl Default for AudioSection {
     }
 }
 
+/// Where the playbook (cards and lexicons) comes from (`[playbook]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlaybookSection {
+    /// A playbook folder (like `prompts/zh-CN`); empty means the built-in one.
+    pub dir: Option<PathBuf>,
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -102,6 +110,10 @@ pub struct Config {
     pub audio: AudioSection,
     /// `[vad]`
     pub vad: VadConfig,
+    /// `[analysis]`
+    pub analysis: crate::analysis::AnalysisConfig,
+    /// `[playbook]`
+    pub playbook: PlaybookSection,
 }
 
 impl Config {
@@ -142,6 +154,7 @@ impl Config {
             return Err(invalid("audio.agent_channel and audio.customer_channel are the same channel".into()));
         }
         self.vad.validate().map_err(invalid)?;
+        self.analysis.validate().map_err(invalid)?;
         Ok(())
     }
 

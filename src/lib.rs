@@ -4,6 +4,7 @@
 //! board. Each stage talks to the next through the typed events of
 //! [`events`]. The command-line front end is in [`cli`] and [`commands`].
 
+pub mod analysis;
 pub mod asr;
 pub mod audio;
 pub mod cli;
@@ -11,5 +12,6 @@ pub mod commands;
 pub mod config;
 pub mod events;
 pub mod sysinfo;
+pub mod text;
 pub mod transcribe;
 pub mod vad;

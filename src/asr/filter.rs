@@ -2,10 +2,6 @@
 //! to simplified characters, known hallucinations (subtitle credits, the
 //! initial prompt echoed back), and repetition loops.
 
-use std::sync::OnceLock;
-
-use ferrous_opencc::{config::BuiltinConfig, OpenCC};
-
 /// Phrases Whisper produces from silence or noise because they close so many
 /// subtitled videos in its training data. Compared after normalisation
 /// (punctuation and spaces removed, ASCII lower-cased, simplified).
@@ -60,18 +56,7 @@ impl std::fmt::Display for Dropped {
     }
 }
 
-fn opencc() -> Option<&'static OpenCC> {
-    static CC: OnceLock<Option<OpenCC>> = OnceLock::new();
-    CC.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok()).as_ref()
-}
-
-/// Converts traditional Chinese characters to simplified.
-pub fn to_simplified(text: &str) -> String {
-    match opencc() {
-        Some(cc) => cc.convert(text),
-        None => text.to_string(),
-    }
-}
+pub use crate::text::to_simplified;
 
 /// Lower-cased, simplified, without punctuation or whitespace: the form used
 /// for comparing phrases.
@@ -157,6 +142,14 @@ pub fn clean(text: &str, initial_prompt: &str) -> (String, Vec<Dropped>) {
     }
     let text = text.trim().to_string();
     if !text.chars().any(char::is_alphanumeric) {
+        return (String::new(), dropped);
+    }
+    // One syllable over and over (诶诶诶诶, 嗯嗯嗯) after a loop was cut is
+    // what Whisper makes of beeps and tones, not speech.
+    let mut distinct: Vec<char> = text.chars().filter(|c| c.is_alphanumeric()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if n > 0 && distinct.len() <= 1 {
         return (String::new(), dropped);
     }
     (text, dropped)
@@ -268,6 +261,12 @@ mod tests {
         let p = "以下是普通话的句子。";
         assert_eq!(clean("这位是普通话的句子。", p).0, "");
         assert_eq!(clean("我是普通客户", p).0, "我是普通客户");
+    }
+
+    #[test]
+    fn a_looped_single_syllable_is_dropped() {
+        assert_eq!(clean("诶诶诶诶诶诶诶诶诶诶诶诶诶诶", "").0, "");
+        assert_eq!(clean("好好好", "").0, "好好好");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The application layer: one function per subcommand, adding context to
 //! library errors with `anyhow`.
 
+mod analyze;
 mod model;
 mod transcribe;
 
@@ -20,10 +21,21 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Transcribe(args)) => transcribe::run(&cfg, &args),
         Some(Command::Model(cmd)) => model::run(&cfg, cmd),
+        Some(Command::Analyze(args)) => analyze::run(&cfg, &args),
+        Some(Command::Eval(args)) => analyze::eval(&cfg, &args),
         None => {
             anyhow::bail!("no command given; try `callcoach --help`")
         }
     }
+}
+
+/// The lexicons named by the config (a playbook folder, or the built-in ones).
+pub(crate) fn load_lexicons(cfg: &crate::config::Config) -> Result<std::sync::Arc<crate::analysis::Lexicons>> {
+    let lex = match &cfg.playbook.dir {
+        Some(dir) => crate::analysis::Lexicons::load_dir(dir)?,
+        None => crate::analysis::Lexicons::embedded()?,
+    };
+    Ok(std::sync::Arc::new(lex))
 }
 
 /// Writes a line to stdout, treating a closed pipe (`| head`) as the end.

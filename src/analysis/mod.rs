@@ -1,0 +1,370 @@
+//! Streaming analysis of a call: per customer turn churn intent, churn
+//! reason and emotion; per agent turn empathy, choice, inflaming and vague
+//! words; per call the state the coach needs (speaking rate, the 180 s rule).
+//!
+//! Everything is explainable: each result carries `why`, the cue words or
+//! features that drove it. Lexicons are data (`prompts/zh-CN/lexicon/`).
+
+pub mod agent;
+pub mod churn;
+pub mod emotion;
+pub mod eval;
+pub mod lexicon;
+pub mod lexicons;
+pub mod reason;
+pub mod types;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use lexicons::Lexicons;
+pub use types::*;
+
+use crate::events::{AcousticFeatures, Speaker};
+use crate::text::{spoken_units, Normalized};
+
+/// Analysis settings (`[analysis]` in the config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    /// Lower end of the agent's target speaking rate (seeds: 120).
+    pub rate_min_cpm: f32,
+    /// Upper end of the target speaking rate (seeds: 150).
+    pub rate_max_cpm: f32,
+    /// Tolerance around the range before a rate is flagged (0.1 = 10%).
+    pub rate_tolerance: f32,
+    /// An unresolved complaint this long calls for escalation (seeds: 180 s).
+    pub complaint_limit_s: f64,
+    /// Window for the anger trend.
+    pub trend_window_s: f64,
+    /// Half-life of the call-level anger when the customer calms down.
+    pub anger_half_life_s: f64,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            rate_min_cpm: 120.0,
+            rate_max_cpm: 150.0,
+            rate_tolerance: 0.1,
+            complaint_limit_s: 180.0,
+            trend_window_s: 30.0,
+            anger_half_life_s: 20.0,
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(30.0..=600.0).contains(&self.rate_min_cpm) || self.rate_max_cpm <= self.rate_min_cpm {
+            return Err("analysis.rate_min_cpm must be 30..600 and below analysis.rate_max_cpm".into());
+        }
+        if !(0.0..=1.0).contains(&self.rate_tolerance) {
+            return Err("analysis.rate_tolerance must be within 0..1".into());
+        }
+        if self.complaint_limit_s < 10.0 {
+            return Err("analysis.complaint_limit_s must be at least 10".into());
+        }
+        if self.trend_window_s < 5.0 || self.anger_half_life_s <= 0.0 {
+            return Err("analysis.trend_window_s must be >= 5 and analysis.anger_half_life_s > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// One turn to analyse.
+#[derive(Debug, Clone)]
+pub struct Turn<'a> {
+    /// Who spoke.
+    pub speaker: Speaker,
+    /// What was said.
+    pub text: &'a str,
+    /// Start, seconds of call time.
+    pub start: f64,
+    /// End, seconds of call time.
+    pub end: f64,
+    /// False for a partial result (only churn is judged; state is not updated).
+    pub is_final: bool,
+    /// Acoustic features of the segment, when it came from audio.
+    pub features: Option<&'a AcousticFeatures>,
+}
+
+/// The analysis of one turn (the `analysis` event and `analyze` output).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Who spoke.
+    pub speaker: Speaker,
+    /// What was said.
+    pub text: String,
+    /// Start, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// False for a partial result.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Churn intent (customer turns).
+    pub churn: Option<Churn>,
+    /// Churn reason named in this turn (customer turns).
+    pub reason: Option<Reason>,
+    /// Anger (customer turns).
+    pub emotion: Option<Emotion>,
+    /// The agent's behaviour (agent turns).
+    pub agent: Option<AgentTurn>,
+    /// Replies to a proposal (customer turns).
+    pub customer: Option<CustomerTurn>,
+    /// Cue words and features behind the decisions.
+    pub why: Vec<String>,
+    /// The call so far.
+    pub call: CallSummary,
+}
+
+/// Per-call analysis state.
+pub struct CallAnalysis {
+    lex: Arc<Lexicons>,
+    cfg: AnalysisConfig,
+    summary: CallSummary,
+    reason_totals: BTreeMap<Reason, f32>,
+    anger_history: Vec<(f64, f32)>,
+    call_anger: f32,
+    last_anger_t: f64,
+    arousal: [emotion::Arousal; 2],
+    agent_rates: Vec<f32>,
+    complaint_since: Option<f64>,
+    last_level: types::Level,
+}
+
+fn round2(x: f32) -> f32 {
+    (x * 100.0).round() / 100.0
+}
+
+impl CallAnalysis {
+    /// A new call.
+    pub fn new(lex: Arc<Lexicons>, cfg: AnalysisConfig) -> Self {
+        Self {
+            lex,
+            cfg,
+            summary: CallSummary::default(),
+            reason_totals: BTreeMap::new(),
+            anger_history: Vec::new(),
+            call_anger: 0.0,
+            last_anger_t: 0.0,
+            arousal: Default::default(),
+            agent_rates: Vec::new(),
+            complaint_since: None,
+            last_level: types::Level::Calm,
+        }
+    }
+
+    /// The call summary after the latest final turn.
+    pub fn summary(&self) -> &CallSummary {
+        &self.summary
+    }
+
+    /// Analyses a turn; final turns update the call state.
+    pub fn turn(&mut self, turn: &Turn<'_>) -> Analysis {
+        let norm = Normalized::new(turn.text);
+        let mut why = Vec::new();
+        let mut out = Analysis {
+            speaker: turn.speaker,
+            text: turn.text.to_string(),
+            start: turn.start,
+            end: turn.end,
+            is_final: turn.is_final,
+            churn: None,
+            reason: None,
+            emotion: None,
+            agent: None,
+            customer: None,
+            why: Vec::new(),
+            call: CallSummary::default(),
+        };
+        match turn.speaker {
+            Speaker::Customer => self.customer_turn(turn, &norm, &mut out, &mut why),
+            Speaker::Agent => self.agent_turn(turn, &norm, &mut out, &mut why),
+        }
+        if turn.is_final {
+            self.summary.t = self.summary.t.max(turn.end);
+            self.summary.complaint_open_s = self.complaint_since.map(|s| ((turn.end - s).max(0.0) * 10.0).round() / 10.0);
+        }
+        out.why = why;
+        out.call = self.summary.clone();
+        out
+    }
+
+    fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
+        let mut churn_hits = self.lex.churn.find(norm);
+        let mut reason_hits = self.lex.reason.find(norm);
+        let mut emotion_hits = self.lex.emotion.find(norm);
+        let mut agent_hits = self.lex.agent.find(norm);
+        lexicon::drop_cross_word_guesses(norm, &mut [&mut churn_hits, &mut reason_hits, &mut emotion_hits, &mut agent_hits]);
+        let detail = churn::churn_intent(norm, &churn_hits, &reason_hits);
+        why.extend(detail.why.iter().cloned());
+        let churn = detail.churn;
+        out.churn = Some(churn);
+        if !turn.is_final {
+            return;
+        }
+        let (scores, reason_why) = reason::reason_scores(norm, &reason_hits, &detail);
+        why.extend(reason_why);
+        out.reason = reason::best_reason(&scores);
+
+        let (mut text_anger, anger_why) = emotion::text_anger(norm, &emotion_hits);
+        why.extend(anger_why);
+        if detail.conditional {
+            // A conditional threat to leave is a threat.
+            text_anger = 1.0 - (1.0 - text_anger) * 0.6;
+        }
+        let (arousal, arousal_why) = match turn.features {
+            Some(f) => self.arousal[1].observe(f),
+            None => (0.0, Vec::new()),
+        };
+        why.extend(arousal_why);
+        let anger = round2(emotion::combine(text_anger, arousal));
+        let trend = self.trend(turn.end, anger);
+        self.anger_history.push((turn.end, anger));
+        out.emotion = Some(Emotion {
+            anger,
+            level: Level::of(anger),
+            trend,
+        });
+
+        let reply = agent::customer_turn(&agent_hits, churn.intent);
+        out.customer = Some(reply.clone());
+        let declined = detail.declined || (!churn.intent && churn::declined_without_action(&churn_hits));
+        self.update_customer(turn, churn, declined, &scores, anger, trend, &reply, &emotion_hits);
+    }
+
+    fn trend(&self, now: f64, anger: f32) -> Trend {
+        let window: Vec<f32> = self
+            .anger_history
+            .iter()
+            .filter(|(t, _)| now - *t <= self.cfg.trend_window_s)
+            .map(|(_, a)| *a)
+            .collect();
+        if window.is_empty() {
+            return Trend::Steady;
+        }
+        let mean = window.iter().sum::<f32>() / window.len() as f32;
+        if anger - mean > 0.15 {
+            Trend::Rising
+        } else if mean - anger > 0.15 {
+            Trend::Falling
+        } else {
+            Trend::Steady
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_customer(
+        &mut self,
+        turn: &Turn<'_>,
+        churn: Churn,
+        declined: bool,
+        scores: &BTreeMap<Reason, f32>,
+        anger: f32,
+        trend: Trend,
+        reply: &CustomerTurn,
+        emotion_hits: &[lexicon::Hit],
+    ) {
+        let s = &mut self.summary;
+        if churn.intent {
+            s.churn_intent = true;
+            s.churn_turns += 1;
+            if s.agent_proposed {
+                s.customer_insists = true;
+            }
+        } else if declined {
+            s.churn_intent = false;
+        }
+        s.churn_score = s.churn_score.max(churn.score);
+        for (r, v) in scores {
+            *self.reason_totals.entry(*r).or_insert(0.0) += *v;
+        }
+        s.reason = reason::best_reason(&self.reason_totals);
+
+        let dt = (turn.end - self.last_anger_t).max(0.0);
+        let decayed = self.call_anger * 0.5f32.powf((dt / self.cfg.anger_half_life_s) as f32);
+        self.call_anger = anger.max(decayed);
+        self.last_anger_t = turn.end;
+        s.anger = round2(self.call_anger);
+        let level = Level::of(self.call_anger);
+        // A new upset (level goes up, or anger rising) asks for empathy again.
+        if level > self.last_level || (trend == Trend::Rising && level >= Level::Annoyed) {
+            s.agent_empathized = false;
+        }
+        self.last_level = level;
+        s.level = Some(level);
+        s.trend = Some(trend);
+
+        if reply.insist && s.agent_proposed {
+            s.customer_insists = true;
+        }
+        if reply.accept && s.agent_proposed {
+            s.customer_accepted = true;
+            s.customer_insists = false;
+            s.churn_intent = false;
+            self.complaint_since = None;
+        }
+        let threat = emotion_hits.iter().any(|h| h.group == "threat");
+        let complaint_reason = matches!(reason::best_reason(scores), Some(Reason::Billing | Reason::Service | Reason::Network));
+        let complaining = Level::of(anger) >= Level::Annoyed || threat || complaint_reason || churn.intent;
+        if complaining && !s.customer_accepted && self.complaint_since.is_none() {
+            self.complaint_since = Some(turn.start);
+        }
+    }
+
+    fn agent_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
+        let mut hits = self.lex.agent.find(norm);
+        lexicon::drop_cross_word_guesses(norm, &mut [&mut hits]);
+        let (a, a_why) = agent::agent_turn(norm, &hits);
+        why.extend(a_why);
+        out.agent = Some(a.clone());
+        if !turn.is_final {
+            return;
+        }
+        if let Some(f) = turn.features {
+            let _ = self.arousal[0].observe(f);
+        }
+        let s = &mut self.summary;
+        s.agent_probed |= a.probe;
+        if a.empathy {
+            s.agent_empathized = true;
+        }
+        if a.proposal || a.offers_choice {
+            s.agent_proposed = true;
+            s.offered_choice = a.offers_choice;
+        }
+        if a.confirm && s.customer_accepted {
+            s.agent_confirmed = true;
+        }
+        // Speaking rate: from the audio when there is some, else text / time.
+        let rate = turn.features.and_then(|f| f.chars_per_min).or_else(|| {
+            let secs = turn.end - turn.start;
+            let units = spoken_units(turn.text);
+            (secs >= 1.0 && units >= 6).then(|| (units as f64 / secs * 60.0) as f32)
+        });
+        if let Some(r) = rate {
+            self.agent_rates.push(r);
+            if self.agent_rates.len() > 3 {
+                self.agent_rates.remove(0);
+            }
+            let mut v = self.agent_rates.clone();
+            v.sort_by(f32::total_cmp);
+            let median = v[v.len() / 2];
+            s.agent_rate_cpm = Some(median.round());
+            let hi = self.cfg.rate_max_cpm * (1.0 + self.cfg.rate_tolerance);
+            let lo = self.cfg.rate_min_cpm * (1.0 - self.cfg.rate_tolerance);
+            s.agent_rate_flag = if v.len() >= 2 && median > hi {
+                Some("too_fast".into())
+            } else if v.len() >= 2 && median < lo {
+                Some("too_slow".into())
+            } else {
+                None
+            };
+        }
+    }
+}

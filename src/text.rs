@@ -1,0 +1,212 @@
+//! Chinese text utilities shared by recognition and analysis: traditional to
+//! simplified conversion, and a character/pinyin view of a sentence that
+//! keyword matching can run on (so 消户 still matches 销户).
+
+use std::sync::OnceLock;
+
+use ferrous_opencc::{config::BuiltinConfig, OpenCC};
+use pinyin::{ToPinyin, ToPinyinMulti};
+
+fn opencc() -> Option<&'static OpenCC> {
+    static CC: OnceLock<Option<OpenCC>> = OnceLock::new();
+    CC.get_or_init(|| match OpenCC::from_config(BuiltinConfig::T2s) {
+        Ok(cc) => Some(cc),
+        Err(e) => {
+            tracing::error!("traditional-to-simplified tables failed to load: {e}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// Converts traditional Chinese characters to simplified.
+pub fn to_simplified(text: &str) -> String {
+    match opencc() {
+        Some(cc) => cc.convert(text),
+        None => text.to_string(),
+    }
+}
+
+/// True for CJK unified ideographs.
+pub fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF)
+}
+
+/// Toneless pinyin of a character in its default reading (`None` for non-Han).
+pub fn pinyin_of(c: char) -> Option<&'static str> {
+    c.to_pinyin().map(|p| p.plain())
+}
+
+/// All toneless readings of a character (polyphones give several).
+pub fn readings_of(c: char) -> Vec<&'static str> {
+    match c.to_pinyin_multi() {
+        Some(multi) => {
+            let mut v: Vec<&'static str> = multi.into_iter().map(|p| p.plain()).collect();
+            v.dedup();
+            v
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Collapses sounds that Mandarin speakers (and Whisper) often confuse:
+/// zh/z, ch/c, sh/s, n/l initials; ang/an, eng/en, ing/in finals.
+pub fn fuzzy_syllable(s: &str) -> String {
+    let mut out = s.to_string();
+    for (from, to) in [("zh", "z"), ("ch", "c"), ("sh", "s")] {
+        if let Some(rest) = out.strip_prefix(from) {
+            out = format!("{to}{rest}");
+            break;
+        }
+    }
+    if let Some(rest) = out.strip_prefix('l') {
+        out = format!("n{rest}");
+    }
+    for (from, to) in [("ang", "an"), ("eng", "en"), ("ing", "in")] {
+        if let Some(stem) = out.strip_suffix(from) {
+            out = format!("{stem}{to}");
+            break;
+        }
+    }
+    out
+}
+
+/// Maps full-width ASCII and digits to half-width, 您 to 你, and Chinese
+/// numerals written by Whisper as digits stay digits.
+fn fold_char(c: char) -> char {
+    match c {
+        '您' => '你',
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c).to_ascii_lowercase(),
+        '\u{3000}' => ' ',
+        _ => c.to_ascii_lowercase(),
+    }
+}
+
+/// Sentence punctuation that separates clauses.
+pub fn is_clause_break(c: char) -> bool {
+    matches!(c, '，' | '。' | '！' | '？' | '；' | ',' | '.' | '!' | '?' | ';' | '…' | '\n' | '、' | ':' | '：')
+}
+
+/// A normalised sentence: simplified, 您 folded to 你, punctuation kept as
+/// clause breaks; each character with its readings.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    /// The characters after folding.
+    pub chars: Vec<char>,
+    /// Toneless readings per character (empty for non-Han).
+    pub readings: Vec<Vec<&'static str>>,
+    /// Fuzzy readings per character.
+    pub fuzzy: Vec<Vec<String>>,
+    /// Clause index of each character.
+    pub clause: Vec<usize>,
+}
+
+impl Normalized {
+    /// Normalises `text`.
+    pub fn new(text: &str) -> Self {
+        let simplified = to_simplified(text);
+        let mut chars = Vec::new();
+        let mut clause = Vec::new();
+        let mut k = 0;
+        for c in simplified.chars() {
+            let c = fold_char(c);
+            if c.is_whitespace() {
+                continue;
+            }
+            if is_clause_break(c) {
+                chars.push(c);
+                clause.push(k);
+                k += 1;
+                continue;
+            }
+            chars.push(c);
+            clause.push(k);
+        }
+        let readings: Vec<Vec<&'static str>> = chars.iter().map(|c| readings_of(*c)).collect();
+        let fuzzy = readings
+            .iter()
+            .map(|r| {
+                let mut v: Vec<String> = r.iter().map(|s| fuzzy_syllable(s)).collect();
+                v.dedup();
+                v
+            })
+            .collect();
+        Self {
+            chars,
+            readings,
+            fuzzy,
+            clause,
+        }
+    }
+
+    /// Number of characters.
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    /// The text between two character positions.
+    pub fn slice(&self, from: usize, to: usize) -> String {
+        self.chars[from.min(self.len())..to.min(self.len())].iter().collect()
+    }
+
+    /// Number of Han characters (for speaking rate).
+    pub fn han_count(&self) -> usize {
+        self.chars.iter().filter(|c| is_han(**c)).count()
+    }
+}
+
+/// Counts spoken units: Han characters plus ASCII words and digit groups
+/// (a digit group is read as roughly one character per digit).
+pub fn spoken_units(text: &str) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        if is_han(c) {
+            n += 1;
+            in_word = false;
+        } else if c.is_ascii_digit() {
+            n += 1;
+            in_word = false;
+        } else if c.is_alphabetic() {
+            if !in_word {
+                n += 1;
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalised_text_folds_nin_and_width() {
+        let n = Normalized::new("您好，ＡＢ 銷戶");
+        assert_eq!(n.chars.iter().collect::<String>(), "你好,ab销户");
+        assert_eq!(n.clause, vec![0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(n.readings[5], vec!["xiao"]);
+    }
+
+    #[test]
+    fn fuzzy_syllables_merge_common_confusions() {
+        assert_eq!(fuzzy_syllable("zhuan"), "zuan");
+        assert_eq!(fuzzy_syllable("liang"), "nian");
+        assert_eq!(fuzzy_syllable("xing"), "xin");
+        assert_eq!(fuzzy_syllable("hu"), "hu");
+    }
+
+    #[test]
+    fn spoken_units_count_han_words_and_digits() {
+        assert_eq!(spoken_units("我要销户"), 4);
+        assert_eq!(spoken_units("打10086, OK"), 7);
+    }
+}
