@@ -71,6 +71,34 @@ pub fn fuzzy_syllable(s: &str) -> String {
     out
 }
 
+const INITIALS: [&str; 23] = [
+    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w",
+];
+
+/// Splits a toneless syllable into initial and final (`zhuang` -> `zh`, `uang`).
+pub fn split_syllable(s: &str) -> (&str, &str) {
+    for i in INITIALS {
+        if let Some(rest) = s.strip_prefix(i) {
+            if !rest.is_empty() {
+                return (i, rest);
+            }
+        }
+    }
+    ("", s)
+}
+
+/// Two syllables that sound alike enough for a misheard keyword: the same
+/// initial (after [`fuzzy_syllable`] folding) and finals that start alike
+/// (hu/huo, ji/jin, hu/hui).
+pub fn near_syllable(a: &str, b: &str) -> bool {
+    let (fa, fb) = (fuzzy_syllable(a), fuzzy_syllable(b));
+    if fa == fb {
+        return true;
+    }
+    let ((ia, ra), (ib, rb)) = (split_syllable(&fa), split_syllable(&fb));
+    ia == ib && !ia.is_empty() && ra.chars().next() == rb.chars().next()
+}
+
 /// Maps full-width ASCII and digits to half-width, 您 to 你, and Chinese
 /// numerals written by Whisper as digits stay digits.
 fn fold_char(c: char) -> char {
@@ -202,6 +230,15 @@ mod tests {
         assert_eq!(fuzzy_syllable("liang"), "nian");
         assert_eq!(fuzzy_syllable("xing"), "xin");
         assert_eq!(fuzzy_syllable("hu"), "hu");
+    }
+
+    #[test]
+    fn near_syllables_share_initial_and_start_of_final() {
+        assert!(near_syllable("hu", "huo"));
+        assert!(near_syllable("ji", "jin"));
+        assert!(near_syllable("wang", "wan"));
+        assert!(!near_syllable("hu", "fei"));
+        assert!(!near_syllable("hu", "ku"));
     }
 
     #[test]

@@ -251,7 +251,7 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
         };
         let level: Level = f[3].parse().map_err(|m| CorpusError { path: cpath.clone(), line, message: m })?;
         let mut call = CallAnalysis::new(lex.clone(), cfg.clone());
-        let a = call.turn(&Turn { speaker: Speaker::Customer, text: &f[0], start: 0.0, end: 3.0, is_final: true, features: None });
+        let a = call.turn(&Turn { speaker: Speaker::Customer, text: &f[0], start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
         let got_churn = a.churn.map(|c| c.intent).unwrap_or(false);
         rep.churn.add(churn, got_churn);
         if churn != got_churn {
@@ -294,7 +294,7 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
         let inflaming = phrases(&f[3]);
         let vague = phrases(&f[4]);
         let mut call = CallAnalysis::new(lex.clone(), cfg.clone());
-        let a = call.turn(&Turn { speaker: Speaker::Agent, text: &f[0], start: 0.0, end: 3.0, is_final: true, features: None });
+        let a = call.turn(&Turn { speaker: Speaker::Agent, text: &f[0], start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
         let got = a.agent.unwrap_or_default();
         rep.empathy.add(empathy, got.empathy);
         rep.choice.add(choice, got.offers_choice);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::text::{fuzzy_syllable, is_han, pinyin_of, Normalized};
+use crate::text::{is_han, near_syllable, pinyin_of, Normalized};
 
 /// A lexicon file that cannot be used.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -87,7 +87,6 @@ pub struct Term {
     pub text: String,
     chars: Vec<char>,
     syllables: Vec<Option<&'static str>>,
-    fuzzy: Vec<Option<String>>,
     mode: MatchMode,
     /// Index of its group.
     pub group: usize,
@@ -141,7 +140,6 @@ pub struct Lexicon {
     terms: Vec<Term>,
     by_char: HashMap<char, Vec<usize>>,
     by_syllable: HashMap<&'static str, Vec<usize>>,
-    by_fuzzy: HashMap<String, Vec<usize>>,
     patterns: Vec<(regex::Regex, usize)>,
 }
 
@@ -169,7 +167,7 @@ impl Lexicon {
             source: path.to_path_buf(),
             ..Default::default()
         };
-        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        let mut seen: HashMap<(usize, String), usize> = HashMap::new();
         for g in doc.group {
             let name_line = line_of(text, g.name.span().start);
             let name = g.name.into_inner();
@@ -215,7 +213,7 @@ impl Lexicon {
                 if term_text.chars().any(crate::text::is_clause_break) && !matches!(term_text.as_str(), "!" | "！") {
                     return Err(err(line, format!("term {raw:?} contains punctuation; split it into separate terms")));
                 }
-                if let Some(prev) = seen.insert((name.clone(), term_text.clone()), line) {
+                if let Some(prev) = seen.insert((gi, term_text.clone()), line) {
                     return Err(err(line, format!("term {raw:?} is already listed in group {name:?} (line {prev})")));
                 }
                 let chars: Vec<char> = folded.chars.clone();
@@ -225,12 +223,10 @@ impl Lexicon {
                     None => MatchMode::Chars,
                 };
                 let syllables: Vec<Option<&'static str>> = chars.iter().map(|c| pinyin_of(*c)).collect();
-                let fuzzy = syllables.iter().map(|s| s.map(fuzzy_syllable)).collect();
                 lex.terms.push(Term {
                     text: term_text,
                     chars,
                     syllables,
-                    fuzzy,
                     mode,
                     group: gi,
                 });
@@ -258,11 +254,7 @@ impl Lexicon {
                     self.by_syllable.entry(s).or_default().push(i);
                 }
             }
-            if t.mode == MatchMode::Fuzzy {
-                if let Some(f) = &t.fuzzy[0] {
-                    self.by_fuzzy.entry(f.clone()).or_default().push(i);
-                }
-            }
+
         }
     }
 
@@ -281,6 +273,7 @@ impl Lexicon {
             return None;
         }
         let mut worst = MatchKind::Exact;
+        let mut fuzzy_chars = 0;
         for (k, tc) in t.chars.iter().enumerate() {
             let i = at + k;
             let c = text.chars[i];
@@ -295,14 +288,16 @@ impl Lexicon {
                 worst = worst.max(MatchKind::Pinyin);
                 continue;
             }
-            if t.mode == MatchMode::Fuzzy {
-                if let Some(f) = &t.fuzzy[k] {
-                    if text.fuzzy[i].iter().any(|x| x == f) {
-                        worst = worst.max(MatchKind::Fuzzy);
-                        continue;
-                    }
-                }
+            // Near sounds only after the first syllable: 消货 for 销户, not 信号 for 销号.
+            if t.mode == MatchMode::Fuzzy && k > 0 && text.readings[i].iter().any(|r| near_syllable(syl, r)) {
+                worst = worst.max(MatchKind::Fuzzy);
+                fuzzy_chars += 1;
+                continue;
             }
+            return None;
+        }
+        // A fuzzy match needs at least one character heard right or by its exact sound.
+        if fuzzy_chars == t.chars.len() {
             return None;
         }
         Some(worst)
@@ -320,11 +315,6 @@ impl Lexicon {
             }
             for r in &text.readings[at] {
                 if let Some(v) = self.by_syllable.get(r) {
-                    cands.extend_from_slice(v);
-                }
-            }
-            for f in &text.fuzzy[at] {
-                if let Some(v) = self.by_fuzzy.get(f) {
                     cands.extend_from_slice(v);
                 }
             }
@@ -455,10 +445,11 @@ mod tests {
 
     #[test]
     fn fuzzy_mode_accepts_near_sounds() {
-        let l = lex("[[group]]\nname = \"action\"\nmatch = \"fuzzy\"\nterms = [\"流量包\"]\n");
-        let hits = l.find(&Normalized::new("牛量包"));
+        let l = lex("[[group]]\nname = \"action\"\nmatch = \"fuzzy\"\nterms = [\"销户\", \"销号\"]\n");
+        let hits = l.find(&Normalized::new("我要消货"));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].kind, MatchKind::Fuzzy);
+        assert!(l.find(&Normalized::new("信号不好")).is_empty(), "the first syllable must sound the same");
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub struct Turn<'a> {
     pub start: f64,
     /// End, seconds of call time.
     pub end: f64,
+    /// True when `end` is measured (audio, or a transcript with time ranges);
+    /// speaking rate is only computed from measured durations.
+    pub duration_known: bool,
     /// False for a partial result (only churn is judged; state is not updated).
     pub is_final: bool,
     /// Acoustic features of the segment, when it came from audio.
@@ -345,7 +348,7 @@ impl CallAnalysis {
         let rate = turn.features.and_then(|f| f.chars_per_min).or_else(|| {
             let secs = turn.end - turn.start;
             let units = spoken_units(turn.text);
-            (secs >= 1.0 && units >= 6).then(|| (units as f64 / secs * 60.0) as f32)
+            (turn.duration_known && secs >= 1.0 && units >= 6).then(|| (units as f64 / secs * 60.0) as f32)
         });
         if let Some(r) = rate {
             self.agent_rates.push(r);

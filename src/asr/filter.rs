@@ -171,11 +171,26 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// True when `text` is the prompt with a few recognition errors (at most a
-/// third of its characters differ), e.g. 这位是普通话的句子 for 以下是普通话的句子.
+/// True when `text` is the prompt, or a stretch of it, with a few
+/// recognition errors (at most a third of its characters differ), e.g.
+/// 这位是普通话的句子 for 以下是普通话的句子, or 关于销户携号转网 echoed
+/// from a prompt that lists domain words.
 fn is_near(text: &str, prompt: &str) -> bool {
-    let n = prompt.chars().count();
-    n >= 4 && levenshtein(text, prompt) * 3 <= n
+    let t: Vec<char> = text.chars().collect();
+    let p: Vec<char> = prompt.chars().collect();
+    if t.len() < 4 {
+        return false;
+    }
+    if levenshtein(text, prompt) * 3 <= p.len() {
+        return true;
+    }
+    if t.len() > p.len() {
+        return false;
+    }
+    (0..=p.len() - t.len()).any(|i| {
+        let window: String = p[i..i + t.len()].iter().collect();
+        levenshtein(text, &window) * 3 <= t.len()
+    })
 }
 
 /// Removes `needle` from `text`, comparing in normalised form but keeping the
@@ -261,6 +276,9 @@ mod tests {
         let p = "以下是普通话的句子。";
         assert_eq!(clean("这位是普通话的句子。", p).0, "");
         assert_eq!(clean("我是普通客户", p).0, "我是普通客户");
+        let domain = "以下是普通话的句子，关于销户、携号转网、套餐、流量、宽带、话费和投诉。";
+        assert_eq!(clean("关于销户携号转网套餐", domain).0, "");
+        assert_eq!(clean("我要销户", domain).0, "我要销户");
     }
 
     #[test]

@@ -17,20 +17,32 @@ use crate::text::spoken_units;
 pub(crate) struct TranscriptLine {
     pub speaker: Speaker,
     pub time_s: Option<f64>,
+    pub end_s: Option<f64>,
     pub text: String,
 }
 
-/// Parses `[mm:ss] C: text`, `[12.5] A: text`, `C：text` and the like.
+/// Parses `[mm:ss] C: text`, `[12.5] A: text`, `[00:05-00:09] A: text`,
+/// `C：text` and the like.
 pub(crate) fn parse_line(line: &str) -> Result<Option<TranscriptLine>, String> {
     let mut rest = line.trim();
     if rest.is_empty() || rest.starts_with('#') {
         return Ok(None);
     }
-    let mut time_s = None;
+    let (mut time_s, mut end_s) = (None, None);
     if let Some(after) = rest.strip_prefix('[') {
         let close = after.find(']').ok_or("a `[` time prefix has no closing `]`")?;
         let t = after[..close].trim();
-        time_s = Some(parse_time(t).ok_or_else(|| format!("time {t:?} is neither mm:ss, hh:mm:ss nor seconds"))?);
+        let bad = |t: &str| format!("time {t:?} is neither mm:ss, hh:mm:ss nor seconds");
+        match t.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (parse_time(a.trim()).ok_or_else(|| bad(a))?, parse_time(b.trim()).ok_or_else(|| bad(b))?);
+                if b <= a {
+                    return Err(format!("time range {t:?} ends before it starts"));
+                }
+                (time_s, end_s) = (Some(a), Some(b));
+            }
+            None => time_s = Some(parse_time(t).ok_or_else(|| bad(t))?),
+        }
         rest = after[close + 1..].trim_start();
     }
     let (who, text) = rest
@@ -45,7 +57,7 @@ pub(crate) fn parse_line(line: &str) -> Result<Option<TranscriptLine>, String> {
     if text.is_empty() {
         return Err("the turn has no text".into());
     }
-    Ok(Some(TranscriptLine { speaker, time_s, text: text.to_string() }))
+    Ok(Some(TranscriptLine { speaker, time_s, end_s, text: text.to_string() }))
 }
 
 fn parse_time(t: &str) -> Option<f64> {
@@ -90,13 +102,14 @@ pub(super) fn run(cfg: &Config, args: &AnalyzeArgs) -> Result<()> {
             }
         };
         let start = parsed.time_s.unwrap_or(clock + 0.5);
-        let end = start + estimated_duration_s(&parsed.text);
+        let end = parsed.end_s.unwrap_or(start + estimated_duration_s(&parsed.text));
         clock = end;
         let a = call.turn(&Turn {
             speaker: parsed.speaker,
             text: &parsed.text,
             start,
             end,
+            duration_known: parsed.end_s.is_some(),
             is_final: true,
             features: None,
         });
@@ -129,6 +142,9 @@ mod tests {
         assert_eq!((l.speaker, l.time_s, l.text.as_str()), (Speaker::Customer, Some(65.0), "我要销户"));
         let l = parse_line("[12.5] A：您好").unwrap().unwrap();
         assert_eq!((l.speaker, l.time_s), (Speaker::Agent, Some(12.5)));
+        let l = parse_line("[00:05-00:09.5] A: 您好").unwrap().unwrap();
+        assert_eq!((l.time_s, l.end_s), (Some(5.0), Some(9.5)));
+        assert!(parse_line("[9-5] A: x").unwrap_err().contains("ends before"));
         assert_eq!(parse_line("客户: 你好").unwrap().unwrap().speaker, Speaker::Customer);
         assert!(parse_line("   ").unwrap().is_none());
         assert!(parse_line("# comment").unwrap().is_none());

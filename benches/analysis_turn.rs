@@ -1,0 +1,43 @@
+//! Per-turn cost of the analysis (`cargo bench --bench analysis_turn`):
+//! every corpus line through a running call, many times; prints p50, p95,
+//! p99 and max in microseconds.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use callcoach::analysis::{AnalysisConfig, CallAnalysis, Lexicons, Turn};
+use callcoach::events::Speaker;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut lines: Vec<(Speaker, String)> = Vec::new();
+    for (file, speaker) in [("customer.tsv", Speaker::Customer), ("agent.tsv", Speaker::Agent)] {
+        let text = std::fs::read_to_string(root.join(file)).expect("corpus");
+        for l in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+            if let Some(t) = l.split('\t').next() {
+                lines.push((speaker, t.to_string()));
+            }
+        }
+    }
+    let lex = Arc::new(Lexicons::embedded().expect("lexicons"));
+    let load = Instant::now();
+    let _ = Lexicons::embedded();
+    let load_ms = load.elapsed().as_secs_f64() * 1000.0;
+    let mut call = CallAnalysis::new(lex, AnalysisConfig::default());
+    let mut us: Vec<f64> = Vec::new();
+    let mut t = 0.0;
+    for _round in 0..20 {
+        for (speaker, text) in &lines {
+            let start = Instant::now();
+            let _ = call.turn(&Turn { speaker: *speaker, text, start: t, end: t + 3.0, duration_known: true, is_final: true, features: None });
+            us.push(start.elapsed().as_secs_f64() * 1e6);
+            t += 3.5;
+        }
+    }
+    us.sort_by(f64::total_cmp);
+    let q = |p: f64| us[((us.len() - 1) as f64 * p) as usize];
+    println!("analysis per turn over {} turns ({} distinct lines)", us.len(), lines.len());
+    println!("p50_us {:.0}  p95_us {:.0}  p99_us {:.0}  max_us {:.0}", q(0.5), q(0.95), q(0.99), us[us.len() - 1]);
+    println!("lexicon_load_ms {load_ms:.1}");
+}

@@ -1,0 +1,148 @@
+//! `callcoach analyze` and `callcoach eval` through the real binary.
+
+mod util;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use util::*;
+
+/// Runs `callcoach analyze -` with `input` on stdin.
+fn analyze(input: &str, extra: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
+    let mut args = vec!["analyze", "-"];
+    args.extend_from_slice(extra);
+    let mut child = Command::new(bin())
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines = json_lines(&out);
+    (out, lines)
+}
+
+#[test]
+fn customer_and_agent_lines_have_the_documented_shape() {
+    let (out, v) = analyze("[00:03] C: 你们的网络信号太差了，我要销户！\n[00:08] A: 你别激动，这是我们的规定\n", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v.len(), 2);
+    let c = &v[0];
+    assert_eq!(c["speaker"], "customer");
+    assert_eq!(c["churn"]["intent"], true);
+    assert!(c["churn"]["score"].as_f64().unwrap() >= 0.5);
+    assert_eq!(c["reason"], "network");
+    assert!(["annoyed", "angry"].contains(&c["emotion"]["level"].as_str().unwrap()));
+    assert!(c["emotion"]["anger"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["agent"], serde_json::Value::Null);
+    assert!(c["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("销户")), "{c}");
+    assert_eq!(c["start"], 3.0);
+    let a = &v[1];
+    assert_eq!(a["speaker"], "agent");
+    assert_eq!(a["churn"], serde_json::Value::Null);
+    assert_eq!(a["agent"]["empathy"], false);
+    let inflaming: Vec<&str> = a["agent"]["inflaming"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    assert_eq!(inflaming, vec!["你别激动", "这是我们的规定"]);
+    assert_eq!(a["start"], 8.0);
+}
+
+#[test]
+fn whisper_mishearings_still_match() {
+    let (_, v) = analyze("C: 我要消户\nC: 帮我办个鞋号转网\nC: 我要拆进\nC: 这个月花费怎么这么多\n", &[]);
+    for (i, line) in v.iter().take(3).enumerate() {
+        assert_eq!(line["churn"]["intent"], true, "line {i}: {line}");
+    }
+    assert_eq!(v[3]["reason"], "billing", "{}", v[3]);
+}
+
+#[test]
+fn not_churn_when_negated_third_party_past_port_in_or_declined() {
+    let input = "C: 我不是要销户\nC: 我朋友要转网\nC: 我去年从联通转过来的\nC: 我只是问问，暂时不销户\nC: 我想从电信转到你们这边\n";
+    let (_, v) = analyze(input, &[]);
+    assert_eq!(v.len(), 5);
+    for line in &v {
+        assert_eq!(line["churn"]["intent"], false, "{line}");
+    }
+    let (_, v) = analyze("C: 再不解决我就转网\n", &[]);
+    assert_eq!(v[0]["churn"]["intent"], true, "a conditional threat is intent: {}", v[0]);
+}
+
+#[test]
+fn anger_trend_rises_over_a_call() {
+    let input = "[00:00] C: 你好，我想问一下话费\n[00:10] C: 怎么这个月扣了这么多\n[00:20] C: 你们到底怎么回事，乱扣费，骗子，我要投诉到工信部！\n";
+    let (_, v) = analyze(input, &[]);
+    assert_eq!(v[0]["emotion"]["level"], "calm");
+    assert_eq!(v[2]["emotion"]["level"], "angry");
+    assert_eq!(v[2]["emotion"]["trend"], "rising");
+    let input = "[00:00] C: 你们到底怎么回事，乱扣费，骗子！\n[00:15] C: 好的，谢谢你\n";
+    let (_, v) = analyze(input, &[]);
+    assert_eq!(v[1]["emotion"]["trend"], "falling", "{}", v[1]);
+}
+
+#[test]
+fn speaking_rate_and_the_180_second_rule_are_tracked_per_call() {
+    // Two agent turns of 40 characters in 10 s each: 240 characters per minute.
+    let fast = "您好这边帮您查了一下您的套餐是八十八元的每个月包含三十个G的流量和五百分钟";
+    let input = format!(
+        "[00:00] C: 你们乱扣我话费，我要投诉\n[00:05] A: {fast}\n[00:15] A: {fast}\n[03:10] C: 还是没解决\n"
+    );
+    let (_, v) = analyze(&input, &[]);
+    let last = &v[3]["call"];
+    assert!(last["complaint_open_s"].as_f64().unwrap() >= 180.0, "{last}");
+    // Start times alone do not give a speaking rate; time ranges do.
+    assert_eq!(v[2]["call"]["agent_rate_cpm"], serde_json::Value::Null);
+    let rate_input = format!("[0-10] A: {fast}\n[12-22] A: {fast}\n");
+    let (_, v) = analyze(&rate_input, &[]);
+    let units = fast.chars().count() as f64;
+    assert_eq!(v[1]["call"]["agent_rate_cpm"].as_f64().unwrap(), (units * 6.0).round(), "{}", v[1]);
+    assert_eq!(v[1]["call"]["agent_rate_flag"], "too_fast");
+    let slow = "您好，请问有什么可以帮您";
+    let (_, v) = analyze(&format!("[0-5] A: {slow}\n[6-11] A: {slow}\n"), &[]);
+    assert_eq!(v[1]["call"]["agent_rate_flag"], serde_json::Value::Null, "{}", v[1]);
+}
+
+#[test]
+fn bad_lines_are_reported_with_file_and_line_and_the_rest_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("call.txt");
+    std::fs::write(&file, "C: 我要销户\nthis line has no speaker\n[xx] A: 您好\nA: 非常抱歉\n").unwrap();
+    let out = run_env(&["analyze", file.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("call.txt:2:") && err.contains("call.txt:3:"), "{err}");
+    assert_eq!(json_lines(&out).len(), 2, "the good lines are still analysed");
+}
+
+#[test]
+fn eval_meets_the_floors_on_every_labelled_set() {
+    for set in ["tests/corpus", "tests/corpus/holdout", "tests/corpus/fresh"] {
+        let out = run_ok(&["eval", repo(set).to_str().unwrap(), "--check"]);
+        let text = stdout(&out);
+        println!("== {set}\n{text}");
+        assert!(text.contains("churn_intent") && text.contains("reason accuracy"), "{text}");
+    }
+}
+
+#[test]
+fn a_trainer_adds_a_word_without_a_rebuild_and_a_bad_edit_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("playbook");
+    std::fs::create_dir_all(playbook.join("lexicon")).unwrap();
+    let churn = std::fs::read_to_string(repo("prompts/zh-CN/lexicon/churn.toml")).unwrap();
+    std::fs::write(playbook.join("lexicon/churn.toml"), &churn).unwrap();
+    let line = "C: 我要退订全部业务\n";
+    let (_, before) = analyze(line, &["--playbook", playbook.to_str().unwrap()]);
+    assert_eq!(before[0]["churn"]["intent"], false);
+    let edited = churn.replacen("\"销户\", \"注销\"", "\"销户\", \"退订全部业务\", \"注销\"", 1);
+    assert_ne!(edited, churn, "the edit must apply");
+    std::fs::write(playbook.join("lexicon/churn.toml"), &edited).unwrap();
+    let (_, after) = analyze(line, &["--playbook", playbook.to_str().unwrap()]);
+    assert_eq!(after[0]["churn"]["intent"], true, "{}", after[0]);
+
+    std::fs::write(playbook.join("lexicon/churn.toml"), "[[group]]\nname = \"action\"\nweight = 2.0\nterms = [\"销户\"]\n").unwrap();
+    let (out, _) = analyze(line, &["--playbook", playbook.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("churn.toml:3:") && err.contains("weight"), "{err}");
+}
