@@ -42,6 +42,22 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Measure the analysis on a labelled corpus (precision, recall, F1 per label).
     Eval(EvalArgs),
+    /// Work with a playbook (coaching cards and lexicons).
+    #[command(subcommand)]
+    Playbook(PlaybookCommand),
+}
+
+/// `callcoach playbook ...`.
+#[derive(Debug, Subcommand)]
+pub enum PlaybookCommand {
+    /// Validate a playbook folder (cards/*.toml and lexicon/*.toml); every
+    /// problem is listed with file:line. Without DIR: the configured one, or the built-in.
+    Check {
+        /// The folder (like prompts/zh-CN).
+        dir: Option<PathBuf>,
+    },
+    /// List the cards of the playbook in use.
+    List,
 }
 
 /// `callcoach analyze`.

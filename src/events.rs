@@ -96,6 +96,12 @@ pub struct SegmentEvent {
 pub enum Event {
     /// Recognised speech.
     Segment(SegmentEvent),
+    /// The analysis of a segment (churn, reason, emotion, agent behaviour).
+    Analysis(Box<crate::analysis::Analysis>),
+    /// A coaching card shown or cleared.
+    Card(crate::coach::CardEvent),
+    /// A call-level alert (for the supervisors' board).
+    Alert(crate::coach::AlertEvent),
     /// A pipeline condition worth telling the user (device lost, lag).
     Status(StatusEvent),
 }

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod asr;
 pub mod audio;
 pub mod cli;
+pub mod coach;
 pub mod commands;
 pub mod config;
 pub mod events;

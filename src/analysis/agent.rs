@@ -90,6 +90,7 @@ pub fn agent_turn(text: &Normalized, hits: &[Hit]) -> (AgentTurn, Vec<String>) {
         proposal: of(hits, "proposal").next().is_some(),
         probe: of(hits, "probe").next().is_some(),
         confirm: of(hits, "confirm").next().is_some(),
+        restate: of(hits, "restate").next().is_some(),
     };
     (turn, why)
 }

@@ -18,6 +18,7 @@ pub const EMOTION_GROUPS: &[&str] = &["insult", "threat", "exasperation", "compl
 /// Group names of `agent.toml`.
 pub const AGENT_GROUPS: &[&str] = &[
     "empathy", "choice", "not_choice", "inflaming", "vague", "accept", "insist", "think_it_over", "proposal", "probe", "confirm",
+    "restate",
 ];
 
 const FILES: [(&str, &str, &[&str]); 4] = [

@@ -138,6 +138,7 @@ pub struct CallAnalysis {
     agent_rates: Vec<f32>,
     complaint_since: Option<f64>,
     last_level: types::Level,
+    churn_after_proposal: u32,
 }
 
 fn round2(x: f32) -> f32 {
@@ -159,6 +160,7 @@ impl CallAnalysis {
             agent_rates: Vec::new(),
             complaint_since: None,
             last_level: types::Level::Calm,
+            churn_after_proposal: 0,
         }
     }
 
@@ -277,8 +279,13 @@ impl CallAnalysis {
         if churn.intent {
             s.churn_intent = true;
             s.churn_turns += 1;
+            // Saying it again once after a proposal is still negotiating;
+            // twice, or in so many words (说什么都, 就是要), is insisting.
             if s.agent_proposed {
-                s.customer_insists = true;
+                self.churn_after_proposal += 1;
+                if self.churn_after_proposal >= 2 {
+                    s.customer_insists = true;
+                }
             }
         } else if declined {
             s.churn_intent = false;
@@ -309,6 +316,7 @@ impl CallAnalysis {
         if reply.accept && s.agent_proposed {
             s.customer_accepted = true;
             s.customer_insists = false;
+            self.churn_after_proposal = 0;
             s.churn_intent = false;
             self.complaint_since = None;
         }
@@ -334,12 +342,17 @@ impl CallAnalysis {
         }
         let s = &mut self.summary;
         s.agent_probed |= a.probe;
+        s.agent_restated |= a.restate;
         if a.empathy {
             s.agent_empathized = true;
         }
-        if a.proposal || a.offers_choice {
+        // Only an offer makes a proposal; options offered with it, or after
+        // it, make it a choice. A probe listing reasons is not a proposal.
+        if a.proposal {
             s.agent_proposed = true;
             s.offered_choice = a.offers_choice;
+        } else if a.offers_choice && s.agent_proposed {
+            s.offered_choice = true;
         }
         if a.confirm && s.customer_accepted {
             s.agent_confirmed = true;

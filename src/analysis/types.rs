@@ -173,6 +173,8 @@ pub struct AgentTurn {
     pub probe: bool,
     /// Confirmed what was agreed (restated, next step, ID).
     pub confirm: bool,
+    /// Restated the customer's problem to check understanding.
+    pub restate: bool,
 }
 
 /// What a customer turn says about the proposal so far.
@@ -205,6 +207,8 @@ pub struct CallSummary {
     pub trend: Option<Trend>,
     /// The agent has probed for the reason.
     pub agent_probed: bool,
+    /// The agent has restated the customer's problem.
+    pub agent_restated: bool,
     /// The agent has empathised since the customer last got upset.
     pub agent_empathized: bool,
     /// The agent has made a proposal.

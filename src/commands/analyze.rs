@@ -5,8 +5,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::{load_lexicons, out_line};
-use crate::analysis::{eval::evaluate, CallAnalysis, Turn};
+use super::{load_lexicons, load_playbook, out_line};
+use crate::analysis::{eval::evaluate, Analysis, CallAnalysis, Turn};
+use crate::coach::{CardRef, Coach};
 use crate::cli::{AnalyzeArgs, EvalArgs};
 use crate::config::Config;
 use crate::events::Speaker;
@@ -79,9 +80,18 @@ fn estimated_duration_s(text: &str) -> f64 {
     (spoken_units(text) as f64 / 4.0).max(1.0)
 }
 
+/// One line of `analyze` output: the analysis plus the card it brought up.
+#[derive(serde::Serialize)]
+struct AnalyzedLine<'a> {
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    card: Option<CardRef>,
+}
+
 pub(super) fn run(cfg: &Config, args: &AnalyzeArgs) -> Result<()> {
     let lex = load_lexicons(cfg)?;
     let mut call = CallAnalysis::new(lex, cfg.analysis.clone());
+    let mut coach = Coach::new(load_playbook(cfg)?);
     let (reader, name): (Box<dyn BufRead>, String) = if args.file == Path::new("-") {
         (Box::new(std::io::stdin().lock()), "<stdin>".into())
     } else {
@@ -113,7 +123,8 @@ pub(super) fn run(cfg: &Config, args: &AnalyzeArgs) -> Result<()> {
             is_final: true,
             features: None,
         });
-        out_line(&serde_json::to_string(&a)?)?;
+        let card = Coach::shown_ref(&coach.on_analysis(&a));
+        out_line(&serde_json::to_string(&AnalyzedLine { analysis: &a, card })?)?;
     }
     if bad > 0 {
         bail!("{bad} line(s) of {name} could not be read (see above); the others were analysed");

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod model;
+mod playbook;
 mod transcribe;
 
 use std::io::Write;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Model(cmd)) => model::run(&cfg, cmd),
         Some(Command::Analyze(args)) => analyze::run(&cfg, &args),
         Some(Command::Eval(args)) => analyze::eval(&cfg, &args),
+        Some(Command::Playbook(cmd)) => playbook::run(&cfg, cmd),
         None => {
             anyhow::bail!("no command given; try `callcoach --help`")
         }
@@ -36,6 +38,15 @@ pub(crate) fn load_lexicons(cfg: &crate::config::Config) -> Result<std::sync::Ar
         None => crate::analysis::Lexicons::embedded()?,
     };
     Ok(std::sync::Arc::new(lex))
+}
+
+/// The coaching cards named by the config (a playbook folder, or the built-in ones).
+pub(crate) fn load_playbook(cfg: &crate::config::Config) -> Result<std::sync::Arc<crate::coach::Playbook>> {
+    let pb = match &cfg.playbook.dir {
+        Some(dir) => crate::coach::Playbook::load_dir(dir)?,
+        None => crate::coach::Playbook::builtin()?,
+    };
+    Ok(std::sync::Arc::new(pb))
 }
 
 /// Writes a line to stdout, treating a closed pipe (`| head`) as the end.

@@ -1,0 +1,129 @@
+//! Properties of the coach over arbitrary analysis streams, and playbook reload.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use callcoach::analysis::{AgentTurn, Analysis, CallSummary, Churn, CustomerTurn, Emotion, Level, Reason, Trend};
+use callcoach::coach::watch::{PlaybookWatcher, Reload};
+use callcoach::coach::{CardAction, Coach, CoachEvent, Playbook, Stage};
+use callcoach::events::Speaker;
+use proptest::prelude::*;
+
+fn level() -> impl Strategy<Value = Level> {
+    prop_oneof![Just(Level::Calm), Just(Level::Annoyed), Just(Level::Angry)]
+}
+
+fn reason() -> impl Strategy<Value = Option<Reason>> {
+    prop_oneof![Just(None), proptest::sample::select(Reason::ALL.to_vec()).prop_map(Some)]
+}
+
+prop_compose! {
+    fn summary()(churn in any::<bool>(), reason in reason(), level in level(), flags in proptest::collection::vec(any::<bool>(), 9),
+                 open in proptest::option::of(0.0f64..400.0), fast in any::<bool>(), turns in 0u32..4) -> CallSummary {
+        CallSummary {
+            churn_intent: churn,
+            churn_turns: turns,
+            reason,
+            level: Some(level),
+            anger: match level { Level::Calm => 0.1, Level::Annoyed => 0.4, Level::Angry => 0.8 },
+            trend: Some(Trend::Steady),
+            agent_probed: flags[0],
+            agent_restated: flags[1],
+            agent_empathized: flags[2],
+            agent_proposed: flags[3],
+            offered_choice: flags[3] && flags[4],
+            customer_accepted: flags[3] && flags[5],
+            agent_confirmed: flags[3] && flags[5] && flags[6],
+            customer_insists: flags[3] && flags[7] && !flags[5],
+            complaint_open_s: open,
+            agent_rate_flag: fast.then(|| "too_fast".to_string()),
+            agent_rate_cpm: fast.then_some(200.0),
+            ..Default::default()
+        }
+    }
+}
+
+const WORDS: &[&str] = &["我要销户", "话费乱扣", "你别激动，这是规定", "我考虑一下", "诈骗电话", "宽带太卡了", "我要找领导", "好的", "流量超出了"];
+
+prop_compose! {
+    fn analysis()(s in summary(), customer in any::<bool>(), fin in any::<bool>(), w in 0..WORDS.len(),
+                  think in any::<bool>(), infl in any::<bool>(), intent in any::<bool>(), dt in 0.5f64..40.0) -> (Analysis, f64) {
+        let speaker = if customer { Speaker::Customer } else { Speaker::Agent };
+        let a = Analysis {
+            speaker,
+            text: WORDS[w].to_string(),
+            start: 0.0,
+            end: 0.0,
+            is_final: fin,
+            churn: customer.then_some(Churn { intent, score: if intent { 0.9 } else { 0.0 } }),
+            reason: s.reason,
+            emotion: customer.then_some(Emotion { anger: s.anger, level: s.level.unwrap_or(Level::Calm), trend: Trend::Steady }),
+            agent: (!customer).then(|| AgentTurn { inflaming: if infl { vec!["你别激动".into()] } else { vec![] }, ..Default::default() }),
+            customer: customer.then_some(CustomerTurn { think_it_over: think, ..Default::default() }),
+            why: vec![],
+            call: s,
+        };
+        (a, dt)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn one_card_per_slot_and_no_proposal_before_empathy_while_upset(stream in proptest::collection::vec(analysis(), 1..40)) {
+        let pb = Arc::new(Playbook::builtin().expect("built-in playbook"));
+        let mut coach = Coach::new(pb.clone());
+        let mut active: HashMap<bool, String> = HashMap::new(); // key: is_alert
+        let mut t = 0.0;
+        for (mut a, dt) in stream {
+            t += dt;
+            a.start = t - 0.5;
+            a.end = t;
+            a.call.t = t;
+            let events = coach.on_analysis(&a);
+            for e in events {
+                let CoachEvent::Card(c) = e else { continue };
+                let is_alert = c.stage == Stage::Alert;
+                match c.action {
+                    CardAction::Shown => {
+                        prop_assert!(!active.contains_key(&is_alert), "{} shown while {:?} is up", c.id, active.get(&is_alert));
+                        if c.stage == Stage::Propose {
+                            let upset = a.call.level.is_some_and(|l| l >= Level::Annoyed);
+                            prop_assert!(!(upset && !a.call.agent_empathized), "{} shown to an upset customer before empathy", c.id);
+                        }
+                        active.insert(is_alert, c.id.clone());
+                    }
+                    CardAction::Cleared => {
+                        prop_assert_eq!(active.remove(&is_alert), Some(c.id.clone()));
+                    }
+                }
+            }
+            let (main, alert) = coach.active_ids();
+            prop_assert_eq!(main.map(str::to_string), active.get(&false).cloned());
+            prop_assert_eq!(alert.map(str::to_string), active.get(&true).cloned());
+        }
+    }
+}
+
+#[test]
+fn an_edited_playbook_reloads_and_a_broken_edit_keeps_the_last_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cards = dir.path().join("cards");
+    std::fs::create_dir_all(&cards).unwrap();
+    let card = |title: &str| format!("[[card]]\nid = \"listen.a\"\ntitle = \"{title}\"\nstage = \"listen\"\nsay = [\"问原因\"]\n[card.when]\nchurn_intent = true\n");
+    std::fs::write(cards.join("a.toml"), card("first")).unwrap();
+    let mut w = PlaybookWatcher::new(dir.path()).unwrap();
+    assert!(w.check().is_none(), "nothing changed yet");
+    std::fs::write(cards.join("a.toml"), card("second version")).unwrap();
+    match w.check() {
+        Some(Reload::Reloaded(pb)) => assert_eq!(pb.cards[0].title, "second version"),
+        other => panic!("expected a reload, got {other:?}"),
+    }
+    std::fs::write(cards.join("a.toml"), "[[card]]\nid = \"listen.a\"\ntitle = \"\"\n").unwrap();
+    match w.check() {
+        Some(Reload::Failed(e)) => assert!(e.to_string().contains("a.toml"), "{e}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_eq!(w.current().cards[0].title, "second version", "the last good playbook stays");
+}
