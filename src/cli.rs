@@ -37,6 +37,12 @@ pub enum Command {
     /// Install or check the Whisper model.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Replay a recorded call through the live pipeline and print the event timeline.
+    Replay(ReplayArgs),
+    /// Coach a live call: capture the headset microphone and the customer side.
+    Run(RunArgs),
+    /// List the audio input devices cpal sees, with the names to put in the config.
+    Devices(DevicesArgs),
     /// Analyse a transcript: one turn per line, `C: text` or `A: text`,
     /// optionally prefixed by `[mm:ss]` or `[seconds]`; one JSON object per line out.
     Analyze(AnalyzeArgs),
@@ -128,6 +134,68 @@ pub struct TranscribeArgs {
     pub layout: LayoutArgs,
 }
 
+/// `callcoach replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// WAV file of the call (stereo: agent left, customer right).
+    pub file: PathBuf,
+    /// JSON Lines: one event per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Pace the audio like a live call instead of as fast as possible.
+    #[arg(long)]
+    pub realtime: bool,
+    /// Print latency percentiles, real-time factor and memory to stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// No partial results while someone is talking.
+    #[arg(long)]
+    pub no_partials: bool,
+    #[command(flatten)]
+    pub asr: AsrArgs,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+/// `callcoach run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The agent's microphone (overrides capture.agent_device).
+    #[arg(long, value_name = "NAME")]
+    pub agent_device: Option<String>,
+    /// The customer side (overrides capture.customer_device).
+    #[arg(long, value_name = "NAME")]
+    pub customer_device: Option<String>,
+    /// One stereo device with both sides (overrides capture.stereo_device).
+    #[arg(long, value_name = "NAME")]
+    pub stereo_device: Option<String>,
+    /// Audio host: auto, pulseaudio or alsa (overrides capture.host).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Stop after this many seconds (default: until Ctrl-C or stdin closes).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration_s: Option<f64>,
+    /// JSON Lines output.
+    #[arg(long)]
+    pub json: bool,
+    /// Print latency percentiles and memory at the end.
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub asr: AsrArgs,
+}
+
+/// `callcoach devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Audio host: auto, pulseaudio or alsa.
+    #[arg(long, default_value = "auto")]
+    pub host: String,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `callcoach model ...`.
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
@@ -179,8 +247,24 @@ impl Cli {
         };
         let (asr, layout) = match &self.command {
             Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout)),
+            Some(Command::Replay(a)) => (Some(&a.asr), Some(&a.layout)),
+            Some(Command::Run(a)) => (Some(&a.asr), None),
             _ => (None, None),
         };
+        if let Some(Command::Run(r)) = &self.command {
+            if let Some(d) = &r.agent_device {
+                cfg.capture.agent_device = d.clone();
+            }
+            if let Some(d) = &r.customer_device {
+                cfg.capture.customer_device = d.clone();
+            }
+            if let Some(d) = &r.stereo_device {
+                cfg.capture.stereo_device = Some(d.clone());
+            }
+            if let Some(h) = &r.host {
+                cfg.capture.host = h.clone();
+            }
+        }
         if let Some(a) = asr {
             apply_asr(&mut cfg, a);
         }

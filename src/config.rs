@@ -100,6 +100,27 @@ pub struct PlaybookSection {
     pub dir: Option<PathBuf>,
 }
 
+/// Streaming settings (`[pipeline]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    /// Decode the growing utterance about this often while someone talks (0 = never).
+    pub partial_every_ms: u64,
+    /// Start decoding an utterance ahead after this much silence.
+    pub speculative_after_ms: f64,
+    /// Seconds of finished utterances allowed to wait for the recogniser
+    /// before the audio source is made to wait (nothing is dropped).
+    pub max_queued_audio_s: f64,
+    /// Whose speech gets partial results.
+    pub partial_speakers: Vec<Speaker>,
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        Self { partial_every_ms: 1000, speculative_after_ms: 100.0, max_queued_audio_s: 120.0, partial_speakers: vec![Speaker::Customer] }
+    }
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -114,6 +135,10 @@ pub struct Config {
     pub analysis: crate::analysis::AnalysisConfig,
     /// `[playbook]`
     pub playbook: PlaybookSection,
+    /// `[pipeline]`
+    pub pipeline: PipelineSection,
+    /// `[capture]`
+    pub capture: crate::audio::capture::CaptureConfig,
 }
 
 impl Config {
@@ -155,6 +180,12 @@ impl Config {
         }
         self.vad.validate().map_err(invalid)?;
         self.analysis.validate().map_err(invalid)?;
+        if self.pipeline.speculative_after_ms < 0.0 || self.pipeline.speculative_after_ms >= self.vad.end_of_speech_silence_ms as f64 {
+            return Err(invalid("pipeline.speculative_after_ms must be >= 0 and below vad.end_of_speech_silence_ms".into()));
+        }
+        if self.pipeline.max_queued_audio_s < 30.0 {
+            return Err(invalid("pipeline.max_queued_audio_s must be at least 30".into()));
+        }
         Ok(())
     }
 

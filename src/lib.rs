@@ -12,6 +12,7 @@ pub mod coach;
 pub mod commands;
 pub mod config;
 pub mod events;
+pub mod pipeline;
 pub mod sysinfo;
 pub mod text;
 pub mod transcribe;

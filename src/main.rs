@@ -22,7 +22,9 @@ fn try_main() -> anyhow::Result<()> {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn,whisper_rs=error",
+        // whisper.cpp logs an aborted partial decode as an error; its real
+        // failures reach the user through callcoach's own errors.
+        0 => "warn,whisper_rs=off",
         1 => "info,whisper_rs=warn",
         _ => "debug",
     };

@@ -94,6 +94,11 @@ pub struct Utterance {
     pub samples: Vec<f32>,
     /// Frames judged speech.
     pub speech_ms: f64,
+    /// End of the last speech frame (before the tail).
+    pub speech_end_sample: u64,
+    /// From the first to the last speech frame (pre-roll and tail excluded):
+    /// the time the speaker was talking, pauses included.
+    pub talk_s: f64,
     /// Why it ended.
     pub cut: CutReason,
 }
@@ -107,6 +112,19 @@ impl Utterance {
     pub fn end_s(&self) -> f64 {
         self.end_sample as f64 / SAMPLE_RATE_HZ
     }
+}
+
+/// An utterance that may be about to end (see [`Segmenter::pending_end`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PendingEnd {
+    /// First sample.
+    pub start_sample: u64,
+    /// End of the last speech frame.
+    pub speech_end_sample: u64,
+    /// End of the audio there is so far after it (at most the tail).
+    pub audio_end_sample: u64,
+    /// Length of the silence so far.
+    pub silence_ms: f64,
 }
 
 /// Per-frame level in dBFS.
@@ -139,12 +157,18 @@ pub struct Segmenter {
     frame_db: Vec<f32>,
     state: State,
     utt_start: u64,
+    speech_start: u64,
     last_speech_end: u64,
     silence_frames: u32,
     speech_frames: u32,
     /// End of the previous utterance (pre-roll never reaches back past it).
     prev_end: u64,
+    /// Speech/non-speech per frame for the last [`ACTIVITY_FRAMES`] frames.
+    activity: std::collections::VecDeque<bool>,
 }
+
+/// Frames of speech activity kept for overlap measurement (2 minutes).
+pub const ACTIVITY_FRAMES: usize = 7_500;
 
 impl Segmenter {
     /// A segmenter with these settings.
@@ -159,11 +183,26 @@ impl Segmenter {
             frame_db: Vec::new(),
             state: State::Idle,
             utt_start: 0,
+            speech_start: 0,
             last_speech_end: 0,
             silence_frames: 0,
             speech_frames: 0,
             prev_end: 0,
+            activity: std::collections::VecDeque::with_capacity(ACTIVITY_FRAMES),
         }
+    }
+
+    /// Seconds of speech (by the detector) between two sample positions,
+    /// within the last two minutes.
+    pub fn speech_seconds_between(&self, from: u64, to: u64) -> f64 {
+        let done = self.frames_done / FRAME_SAMPLES as u64;
+        let first_kept = done.saturating_sub(self.activity.len() as u64);
+        let (a, b) = (from / FRAME_SAMPLES as u64, to.div_ceil(FRAME_SAMPLES as u64).min(done));
+        (a.max(first_kept)..b)
+            .filter(|f| self.activity.get((f - first_kept) as usize).copied().unwrap_or(false))
+            .count() as f64
+            * FRAME_MS
+            / 1000.0
     }
 
     fn ms_to_frames(ms: u32) -> u32 {
@@ -172,6 +211,28 @@ impl Segmenter {
 
     fn ms_to_samples(ms: u32) -> u64 {
         (ms as f64 * SAMPLE_RATE_HZ / 1000.0) as u64
+    }
+
+    /// While an utterance is in progress: its start, the end of its last
+    /// speech frame, the audio available after it (up to the tail), and how
+    /// long the current silence has lasted.
+    pub fn pending_end(&self) -> Option<PendingEnd> {
+        match self.state {
+            State::Speech => Some(PendingEnd {
+                start_sample: self.utt_start,
+                speech_end_sample: self.last_speech_end,
+                audio_end_sample: (self.last_speech_end + Self::ms_to_samples(self.cfg.tail_ms)).min(self.frames_done),
+                silence_ms: self.silence_frames as f64 * FRAME_MS,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Audio of the utterance in progress between two sample positions.
+    pub fn audio_between(&self, from: u64, to: u64) -> Option<&[f32]> {
+        let a = from.checked_sub(self.buf_start)? as usize;
+        let b = (to.checked_sub(self.buf_start)? as usize).min(self.buf.len());
+        (a < b).then(|| &self.buf[a..b])
     }
 
     /// Samples consumed so far.
@@ -224,6 +285,10 @@ impl Segmenter {
         let db = rms_dbfs(frame);
         let score = self.detector.predict_f32(frame);
         let is_speech = score >= self.cfg.threshold && db >= self.cfg.energy_gate_dbfs;
+        if self.activity.len() == ACTIVITY_FRAMES {
+            self.activity.pop_front();
+        }
+        self.activity.push_back(is_speech);
         let frame_start = self.frames_done;
         self.frames_done += FRAME_SAMPLES as u64;
         self.buf.extend_from_slice(frame);
@@ -252,6 +317,7 @@ impl Segmenter {
                 } else if s >= Self::ms_to_frames(self.cfg.min_speech_ms) {
                     let pre = Self::ms_to_samples(self.cfg.pre_roll_ms);
                     self.utt_start = start_sample.saturating_sub(pre).max(self.prev_end).max(self.buf_start);
+                    self.speech_start = start_sample;
                     self.speech_frames = s;
                     self.silence_frames = 0;
                     self.last_speech_end = self.frames_done;
@@ -301,6 +367,7 @@ impl Segmenter {
         self.emit(cut_at, CutReason::MaxLength, out);
         // Speech goes on: the remainder starts the next utterance.
         self.utt_start = cut_at;
+        self.speech_start = cut_at;
         self.speech_frames = remainder.len() as u32;
         self.frame_db = remainder;
         self.state = State::Speech;
@@ -315,6 +382,8 @@ impl Segmenter {
                 end_sample,
                 samples: self.buf[a..b].to_vec(),
                 speech_ms: self.speech_frames as f64 * FRAME_MS,
+                speech_end_sample: self.last_speech_end.min(end_sample),
+                talk_s: self.last_speech_end.min(end_sample).saturating_sub(self.speech_start.max(self.utt_start)) as f64 / SAMPLE_RATE_HZ,
                 cut,
             });
         }

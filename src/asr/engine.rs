@@ -3,6 +3,7 @@
 //! audio, greedy, no temperature fallback, Mandarin in simplified characters).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
@@ -143,6 +144,13 @@ impl WhisperEngine {
 
     /// Decodes 16 kHz mono samples (one utterance, up to 30 s).
     pub fn transcribe(&self, st: &mut DecoderState, samples_16k: &[f32]) -> Result<Transcript, AsrError> {
+        self.transcribe_abortable(st, samples_16k, None)?
+            .ok_or_else(|| AsrError::Whisper("decoding was aborted".into()))
+    }
+
+    /// Like [`WhisperEngine::transcribe`], but gives up (returning `None`)
+    /// as soon as `abort` becomes true: a partial decode yields to a final.
+    pub fn transcribe_abortable(&self, st: &mut DecoderState, samples_16k: &[f32], abort: Option<&AtomicBool>) -> Result<Option<Transcript>, AsrError> {
         let start = Instant::now();
         let padded;
         let mut input = samples_16k;
@@ -157,13 +165,19 @@ impl WhisperEngine {
         }
         let max_tokens = max_tokens_for(input.len());
         let sized = self.cfg.sized_audio_ctx.then(|| audio_ctx_for(input.len()));
-        let mut first = self.decode_once(st, input, sized, max_tokens)?;
+        let Some(mut first) = self.decode_once(st, input, sized, max_tokens, abort)? else {
+            return Ok(None);
+        };
         let mut retried = false;
         // A loop (cut by the repetition guard or stopped by the token cap)
-        // on a sized context: decode once more with the full context, which
-        // is slower but far less prone to loops, and keep the cleaner result.
-        if sized.is_some() && (first.n_tokens >= max_tokens || filter::cut_repetitions(&first.raw, 2).1 > 0) {
-            let second = self.decode_once(st, input, None, max_tokens)?;
+        // on a sized context: decode once more with a context three times as
+        // wide (at least 768 positions), far less prone to loops and still
+        // cheaper than the full 30 s, and keep the cleaner result.
+        if let Some(ctx) = sized.filter(|_| first.n_tokens >= max_tokens || filter::cut_repetitions(&first.raw, 2).1 > 0) {
+            let wider = (ctx * 3).max(768).min(1500);
+            let Some(second) = self.decode_once(st, input, Some(wider), max_tokens, abort)? else {
+                return Ok(None);
+            };
             retried = true;
             if second.raw.chars().count() < first.raw.chars().count() {
                 first = second;
@@ -177,14 +191,14 @@ impl WhisperEngine {
             text.clear();
             dropped.push(Dropped::LowConfidence);
         }
-        Ok(Transcript {
+        Ok(Some(Transcript {
             text,
             raw_text: raw.trim().to_string(),
             dropped,
             no_speech_prob,
             decode_ms: start.elapsed().as_secs_f64() * 1000.0,
             retried_full_context: retried,
-        })
+        }))
     }
 
     fn decode_once(
@@ -193,7 +207,8 @@ impl WhisperEngine {
         input: &[f32],
         audio_ctx: Option<i32>,
         max_tokens: i32,
-    ) -> Result<RawDecode, AsrError> {
+        abort: Option<&AtomicBool>,
+    ) -> Result<Option<RawDecode>, AsrError> {
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.cfg.threads.max(1) as i32);
         params.set_language(if self.cfg.language == "auto" { None } else { Some(&self.cfg.language) });
@@ -215,9 +230,20 @@ impl WhisperEngine {
             params.set_initial_prompt(&self.cfg.initial_prompt);
         }
         params.set_audio_ctx(audio_ctx.unwrap_or(0));
-        st.state
-            .full(params, input)
-            .map_err(|e| AsrError::Whisper(format!("decoding failed: {e:?}")))?;
+        if let Some(flag) = abort {
+            // SAFETY: `abort_when_set` only reads the AtomicBool behind the
+            // pointer, and `flag` outlives this call to `full`, which is the
+            // only time whisper.cpp calls it.
+            unsafe {
+                params.set_abort_callback(Some(abort_when_set));
+                params.set_abort_callback_user_data(flag as *const AtomicBool as *mut std::ffi::c_void);
+            }
+        }
+        let result = st.state.full(params, input);
+        if abort.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return Ok(None);
+        }
+        result.map_err(|e| AsrError::Whisper(format!("decoding failed: {e:?}")))?;
         let mut out = RawDecode::default();
         for (i, seg) in st.state.as_iter().enumerate() {
             if i == 0 {
@@ -239,7 +265,7 @@ impl WhisperEngine {
                 Err(e) => return Err(AsrError::Whisper(format!("reading segment text: {e:?}"))),
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 }
 
@@ -267,6 +293,13 @@ impl RawDecode {
 /// repetition loop early instead of letting it run to 220 tokens.
 pub fn max_tokens_for(n_samples: usize) -> i32 {
     (n_samples as f64 / 16_000.0 * 10.0).ceil() as i32 + 16
+}
+
+/// whisper.cpp abort callback: true (stop) once the flag is set.
+unsafe extern "C" fn abort_when_set(user_data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: user_data is the `&AtomicBool` passed in `decode_once`, alive
+    // for the whole decode.
+    !user_data.is_null() && unsafe { (*(user_data as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 /// Loads a ggml file with whisper.cpp (CPU only).

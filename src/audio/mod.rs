@@ -2,7 +2,11 @@
 //! live calls) capture sources. Everything downstream sees mono 16 kHz f32
 //! frames tagged with a [`Speaker`](crate::events::Speaker).
 
+pub mod capture;
+pub mod features;
 pub mod layout;
+pub mod replay;
+pub mod source;
 pub mod resample;
 pub mod wav;
 

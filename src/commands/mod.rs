@@ -2,8 +2,10 @@
 //! library errors with `anyhow`.
 
 mod analyze;
+mod live;
 mod model;
 mod playbook;
+mod replay;
 mod transcribe;
 
 use std::io::Write;
@@ -25,6 +27,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Analyze(args)) => analyze::run(&cfg, &args),
         Some(Command::Eval(args)) => analyze::eval(&cfg, &args),
         Some(Command::Playbook(cmd)) => playbook::run(&cfg, cmd),
+        Some(Command::Replay(args)) => replay::run(&cfg, &args),
+        Some(Command::Run(args)) => live::run(&cfg, &args),
+        Some(Command::Devices(args)) => live::devices(&args),
         None => {
             anyhow::bail!("no command given; try `callcoach --help`")
         }

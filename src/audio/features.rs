@@ -1,0 +1,94 @@
+//! Acoustic measurements of an utterance for the emotion model: loudness of
+//! the speech frames and pitch (F0) of voiced frames.
+
+/// Frame for pitch analysis: 40 ms at 16 kHz.
+const PITCH_FRAME: usize = 640;
+/// Hop between pitch frames: 10 ms.
+const PITCH_HOP: usize = 160;
+const MIN_F0_HZ: f32 = 70.0;
+const MAX_F0_HZ: f32 = 400.0;
+const RATE_HZ: f32 = 16_000.0;
+
+/// Loudness (dBFS) of the louder half of 16 ms frames: the speech, not the pauses.
+pub fn speech_rms_db(samples: &[f32]) -> f32 {
+    let mut levels: Vec<f32> = samples.chunks(256).map(crate::vad::rms_dbfs).collect();
+    if levels.is_empty() {
+        return -120.0;
+    }
+    levels.sort_by(|a, b| b.total_cmp(a));
+    let top = &levels[..levels.len().div_ceil(2)];
+    // Average power of those frames, back to dB.
+    let mean_pow: f32 = top.iter().map(|db| 10f32.powf(db / 10.0)).sum::<f32>() / top.len() as f32;
+    10.0 * mean_pow.max(1e-12).log10()
+}
+
+/// F0 of one frame by normalised autocorrelation; None when unvoiced.
+fn frame_f0(frame: &[f32]) -> Option<f32> {
+    let energy: f32 = frame.iter().map(|v| v * v).sum();
+    if energy < 1e-4 * frame.len() as f32 * 0.01 {
+        return None;
+    }
+    let min_lag = (RATE_HZ / MAX_F0_HZ) as usize;
+    let max_lag = ((RATE_HZ / MIN_F0_HZ) as usize).min(frame.len() - 1);
+    let mut best = (0usize, 0.0f32);
+    for lag in min_lag..=max_lag {
+        let (mut num, mut e1, mut e2) = (0.0f32, 0.0f32, 0.0f32);
+        for i in 0..frame.len() - lag {
+            num += frame[i] * frame[i + lag];
+            e1 += frame[i] * frame[i];
+            e2 += frame[i + lag] * frame[i + lag];
+        }
+        let r = num / (e1 * e2).sqrt().max(1e-9);
+        if r > best.1 {
+            best = (lag, r);
+        }
+    }
+    (best.1 > 0.5).then(|| RATE_HZ / best.0 as f32)
+}
+
+/// Median F0 and range (90th - 10th percentile) over voiced frames.
+pub fn pitch_stats(samples: &[f32]) -> (Option<f32>, Option<f32>) {
+    let mut f0s: Vec<f32> = Vec::new();
+    let mut i = 0;
+    while i + PITCH_FRAME <= samples.len() {
+        // Analysing every other hop keeps this cheap (about 2 ms per second of audio).
+        if let Some(f) = frame_f0(&samples[i..i + PITCH_FRAME]) {
+            f0s.push(f);
+        }
+        i += PITCH_HOP * 2;
+    }
+    if f0s.len() < 3 {
+        return (None, None);
+    }
+    f0s.sort_by(f32::total_cmp);
+    let at = |q: f32| f0s[((f0s.len() - 1) as f32 * q) as usize];
+    (Some(at(0.5)), Some(at(0.9) - at(0.1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pitch_of_a_harmonic_tone_is_found() {
+        let tone: Vec<f32> = (0..16_000)
+            .map(|i| {
+                let t = i as f32 / RATE_HZ;
+                0.3 * (2.0 * std::f32::consts::PI * 180.0 * t).sin() + 0.15 * (2.0 * std::f32::consts::PI * 360.0 * t).sin()
+            })
+            .collect();
+        let (median, range) = pitch_stats(&tone);
+        let m = median.unwrap();
+        assert!((m - 180.0).abs() < 5.0, "{m}");
+        assert!(range.unwrap() < 10.0);
+        assert_eq!(pitch_stats(&vec![0.0; 16_000]), (None, None));
+    }
+
+    #[test]
+    fn loudness_ignores_pauses() {
+        let mut x = vec![0.0f32; 8000];
+        x.extend((0..8000).map(|i| if i % 2 == 0 { 0.1 } else { -0.1 }));
+        let db = speech_rms_db(&x);
+        assert!((db - -20.0).abs() < 0.5, "{db}");
+    }
+}

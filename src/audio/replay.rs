@@ -1,0 +1,57 @@
+//! Replaying a recorded call into the pipeline: both channels advance
+//! together in 20 ms chunks, either as fast as the pipeline takes them or
+//! paced like a live call (`--realtime`).
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::source::SourceMsg;
+use super::wav::WavAudio;
+use crate::config::AudioSection;
+use crate::events::Speaker;
+
+/// Chunk length fed per step.
+pub const CHUNK_MS: u32 = 20;
+
+/// Which file channel feeds which speaker.
+pub fn channel_map(wav: &WavAudio, layout: &AudioSection) -> Vec<(Speaker, usize)> {
+    if wav.channels.len() == 1 {
+        vec![(layout.mono_role, 0)]
+    } else {
+        vec![(Speaker::Agent, layout.agent_channel), (Speaker::Customer, layout.customer_channel)]
+    }
+}
+
+/// Starts the replay thread. The channel map must have been checked
+/// against the file (see [`crate::audio::layout::speaker_channels`]).
+pub fn spawn_replay(wav: WavAudio, map: Vec<(Speaker, usize)>, realtime: bool, tx: Sender<SourceMsg>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("replay".into()).spawn(move || {
+        if let Some(t) = &wav.truncated {
+            let _ = tx.send(SourceMsg::Note { kind: "truncated_input".into(), message: t.clone() });
+        }
+        let rate = wav.sample_rate_hz;
+        let step = (rate as usize * CHUNK_MS as usize / 1000).max(1);
+        let len = wav.channels.first().map_or(0, Vec::len);
+        let start = Instant::now();
+        let mut pos = 0;
+        while pos < len {
+            let end = (pos + step).min(len);
+            if realtime {
+                let due = Duration::from_secs_f64(end as f64 / rate as f64);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            for &(speaker, ch) in &map {
+                let samples = wav.channels[ch][pos..end].to_vec();
+                if tx.send(SourceMsg::Audio { speaker, sample_rate_hz: rate, samples }).is_err() {
+                    return;
+                }
+            }
+            pos = end;
+        }
+        let _ = tx.send(SourceMsg::End);
+    })
+}

@@ -1,0 +1,186 @@
+//! The streaming pipeline: replay of real recordings through the real model,
+//! a device lost mid-utterance, and the queue's backpressure.
+
+mod util;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use callcoach::analysis::{AnalysisConfig, Lexicons};
+use callcoach::asr::{AsrConfig, WhisperEngine};
+use callcoach::audio::source::SourceMsg;
+use callcoach::coach::Playbook;
+use callcoach::events::{Event, Speaker, TimedEvent};
+use callcoach::pipeline::{AsrWorkerParts, DspConfig, Pipeline};
+use util::*;
+
+fn events_of(out: &std::process::Output) -> Vec<serde_json::Value> {
+    json_lines(out)
+}
+
+#[test]
+fn replay_puts_the_right_words_on_the_right_speaker_in_order() {
+    require_model();
+    let out = run_ok(&["replay", repo("samples/retention_call.wav").to_str().unwrap(), "--json"]);
+    let events = events_of(&out);
+    for e in &events {
+        assert!(e["t"].as_f64().is_some() && e["type"].as_str().is_some(), "every event has t and type: {e}");
+    }
+    let finals: Vec<&serde_json::Value> = events.iter().filter(|e| e["type"] == "segment" && e["final"] == true).collect();
+    let ends: Vec<f64> = finals.iter().map(|e| e["end"].as_f64().unwrap()).collect();
+    assert!(ends.windows(2).all(|w| w[0] <= w[1] + 0.5), "finals come out in call order: {ends:?}");
+    let timeline = std::fs::read_to_string(repo("samples/retention_call.tsv")).unwrap();
+    for row in timeline.lines().skip(1) {
+        let f: Vec<&str> = row.split('\t').collect();
+        let (start, end, speaker, text): (f64, f64, &str, &str) = (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2], f[4]);
+        let mine: Vec<&&serde_json::Value> = finals
+            .iter()
+            .filter(|e| e["start"].as_f64().unwrap() < end && e["end"].as_f64().unwrap() > start)
+            .collect();
+        assert!(!mine.is_empty(), "nothing for {text:?}");
+        assert!(mine.iter().all(|e| e["speaker"] == speaker), "{text:?} on the wrong speaker: {mine:?}");
+        let got: String = mine.iter().map(|e| e["text"].as_str().unwrap()).collect();
+        assert!(cer(text, &got) <= 0.45, "{text:?} heard as {got:?}");
+        let first = mine[0]["start"].as_f64().unwrap();
+        assert!((first - start).abs() <= 0.5, "{text:?} starts at {first}, expected {start}");
+        // Final segments carry the acoustic features.
+        for e in &mine {
+            assert!(e["rms_db"].as_f64().unwrap() < 0.0 && e["latency_ms"].as_f64().is_some(), "{e}");
+        }
+    }
+    // The coaching follows the call.
+    let cards: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "card" && e["action"] == "shown")
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    for want in ["listen.find_reason", "empathize.first", "confirm.consolidate"] {
+        assert!(cards.contains(&want), "{want} not shown: {cards:?}");
+    }
+    assert!(events.iter().any(|e| e["type"] == "analysis" && e["churn"]["intent"] == true));
+    assert!(events.iter().any(|e| e["type"] == "alert" && e["kind"] == "churn_intent"));
+}
+
+#[test]
+fn replay_of_silence_and_noise_gives_no_segments() {
+    require_model();
+    require_tool("sox", "sox");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("noise.wav");
+    // Left: pink noise; right: silence then hum.
+    sh("sox", &["-n", "-r", "8000", "-b", "16", "-c", "2", wav.to_str().unwrap(), "synth", "8", "pinknoise", "sine", "60", "vol", "0.3"]);
+    let out = run_ok(&["replay", wav.to_str().unwrap(), "--json"]);
+    let segs: Vec<serde_json::Value> = events_of(&out).into_iter().filter(|e| e["type"] == "segment").collect();
+    assert!(segs.is_empty(), "text from noise: {segs:?}");
+}
+
+#[test]
+fn realtime_replay_gives_partials_before_the_final_and_stats() {
+    require_model();
+    let clip = fixture("zh/c_cancel.wav");
+    let out = run_ok(&["replay", clip.to_str().unwrap(), "--realtime", "--json", "--stats"]);
+    let events = events_of(&out);
+    let partial_t = events.iter().find(|e| e["type"] == "segment" && e["final"] == false).map(|e| e["t"].as_f64().unwrap());
+    let final_t = events.iter().find(|e| e["type"] == "segment" && e["final"] == true).map(|e| e["t"].as_f64().unwrap());
+    let (Some(p), Some(f)) = (partial_t, final_t) else { panic!("need a partial and a final: {events:?}") };
+    assert!(p < f, "the partial ({p}) comes before the final ({f})");
+    // Real time: the final is emitted after the speech ends (about 4 s in).
+    assert!(f > 3.5, "t is wall time in --realtime: {f}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for key in ["final_latency_ms p50:", "peak_rss_mib:", "partials:"] {
+        assert!(stderr.contains(key), "{key} missing from --stats: {stderr}");
+    }
+}
+
+fn test_pipeline() -> (crossbeam_channel::Sender<SourceMsg>, Pipeline) {
+    let engine = WhisperEngine::load(AsrConfig::default()).expect("model (run scripts/test.sh)");
+    let parts = AsrWorkerParts {
+        engine,
+        lexicons: Arc::new(Lexicons::embedded().unwrap()),
+        analysis: AnalysisConfig::default(),
+        playbook: Arc::new(Playbook::builtin().unwrap()),
+        watcher: None,
+    };
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let p = Pipeline::start(rx, parts, DspConfig { partial_every_ms: 0, ..DspConfig::default() }, false, 120.0).unwrap();
+    (tx, p)
+}
+
+#[test]
+fn a_device_lost_mid_utterance_keeps_what_was_captured_and_resumes() {
+    require_model();
+    let (rate, clip) = read_mono(&fixture("zh/c_network.wav"));
+    let (tx, pipeline) = test_pipeline();
+    let cut = clip.len() * 6 / 10; // mid-sentence
+    let lead = vec![0.0f32; rate as usize / 2];
+    for part in [&lead[..], &clip[..cut]] {
+        for chunk in part.chunks(320) {
+            tx.send(SourceMsg::Audio { speaker: Speaker::Customer, sample_rate_hz: rate, samples: chunk.to_vec() }).unwrap();
+        }
+    }
+    tx.send(SourceMsg::DeviceLost { speaker: Speaker::Customer, message: "headset unplugged".into() }).unwrap();
+    tx.send(SourceMsg::DeviceBack { speaker: Speaker::Customer, gap_s: 1.0 }).unwrap();
+    let (_, again) = read_mono(&fixture("zh/c_accept.wav"));
+    for chunk in again.chunks(320) {
+        tx.send(SourceMsg::Audio { speaker: Speaker::Customer, sample_rate_hz: rate, samples: chunk.to_vec() }).unwrap();
+    }
+    tx.send(SourceMsg::Audio { speaker: Speaker::Customer, sample_rate_hz: rate, samples: vec![0.0; rate as usize] }).unwrap();
+    tx.send(SourceMsg::End).unwrap();
+    let events: Vec<TimedEvent> = pipeline.events.iter().collect();
+    pipeline.join();
+    let statuses: Vec<&str> = events.iter().filter_map(|e| match &e.event { Event::Status(s) => Some(s.kind.as_str()), _ => None }).collect();
+    assert!(statuses.contains(&"device_lost") && statuses.contains(&"device_back"), "{statuses:?}");
+    let finals: Vec<(f64, f64, String)> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Segment(s) if s.is_final => Some((s.start, s.end, s.text.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finals.len(), 2, "{finals:?}");
+    // Everything fed before the loss is in the first segment, up to the cut.
+    let cut_s = (lead.len() + cut) as f64 / rate as f64;
+    assert!((finals[0].1 - cut_s).abs() < 0.2, "first segment ends at {} but audio was fed up to {cut_s}", finals[0].1);
+    let expected_half: String = "你们的网络信号太差了，在家里经常打不通电话".chars().take(14).collect();
+    assert!(cer(&expected_half, &finals[0].2) <= 0.5, "captured part heard as {:?}", finals[0].2);
+    // After the gap the timeline continues: the second segment starts after it.
+    // (its pre-roll may reach 0.2 s back into the padded gap)
+    assert!(finals[1].0 >= cut_s + 0.75, "{finals:?}");
+    assert!(cer("那就要流量包吧", &finals[1].2) <= 0.5, "{:?}", finals[1].2);
+}
+
+#[test]
+fn finals_wait_for_room_instead_of_being_dropped_and_partials_give_way() {
+    use callcoach::events::AcousticFeatures;
+    use callcoach::pipeline::queue::{AsrJob, AsrQueue};
+    let q = Arc::new(AsrQueue::new(30.0));
+    let fin = |secs: usize| AsrJob::Final {
+        speaker: Speaker::Agent,
+        start_sample: 0,
+        end_sample: 0,
+        speech_end_sample: 0,
+        samples: vec![0.0; secs * 16_000],
+        features: AcousticFeatures::default(),
+        active_s: 1.0,
+        end_fed_at: std::time::Instant::now(),
+    };
+    q.push(fin(20));
+    q.push(fin(10));
+    let q2 = q.clone();
+    let producer = std::thread::spawn(move || q2.push(fin(10)));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!producer.is_finished(), "a third final over the cap must wait, not be dropped");
+    assert!(matches!(q.pop(), Some(AsrJob::Final { .. })));
+    producer.join().unwrap();
+    assert_eq!(q.stats().finals_waiting, 2, "all finals kept");
+    let partial = |n: usize| AsrJob::Partial { speaker: Speaker::Customer, start_sample: 0, samples: vec![0.0; n], fed_at: std::time::Instant::now() };
+    q.push(partial(1));
+    q.push(partial(2));
+    assert_eq!(q.stats().partials_skipped, 1, "the older partial is replaced and counted");
+    // Finals first, then the newest partial.
+    assert!(matches!(q.pop(), Some(AsrJob::Final { .. })));
+    assert!(matches!(q.pop(), Some(AsrJob::Final { .. })));
+    assert!(matches!(q.pop(), Some(AsrJob::Partial { ref samples, .. }) if samples.len() == 2));
+    q.close();
+    assert!(q.pop().is_none());
+}
