@@ -128,8 +128,10 @@ pub struct TranscribeArgs {
     /// Print model load time, real-time factor and peak memory to stderr.
     #[arg(long)]
     pub stats: bool,
+    /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
+    /// Channel layout options.
     #[command(flatten)]
     pub layout: LayoutArgs,
 }
@@ -151,8 +153,10 @@ pub struct ReplayArgs {
     /// No partial results while someone is talking.
     #[arg(long)]
     pub no_partials: bool,
+    /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
+    /// Channel layout options.
     #[command(flatten)]
     pub layout: LayoutArgs,
 }
@@ -181,6 +185,7 @@ pub struct RunArgs {
     /// Print latency percentiles and memory at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
 }

@@ -4,6 +4,8 @@
 //! board. Each stage talks to the next through the typed events of
 //! [`events`]. The command-line front end is in [`cli`] and [`commands`].
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod asr;
 pub mod audio;

@@ -133,7 +133,8 @@ fn a_trainer_adds_a_word_without_a_rebuild_and_a_bad_edit_names_file_and_line() 
     let churn = std::fs::read_to_string(repo("prompts/zh-CN/lexicon/churn.toml")).unwrap();
     std::fs::write(playbook.join("lexicon/churn.toml"), &churn).unwrap();
     let line = "C: 我要退订全部业务\n";
-    let (_, before) = analyze(line, &["--playbook", playbook.to_str().unwrap()]);
+    let (out, before) = analyze(line, &["--playbook", playbook.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(before[0]["churn"]["intent"], false);
     let edited = churn.replacen("\"销户\", \"注销\"", "\"销户\", \"退订全部业务\", \"注销\"", 1);
     assert_ne!(edited, churn, "the edit must apply");

@@ -72,8 +72,8 @@ pub struct Transcript {
     pub no_speech_prob: f32,
     /// Decode wall time.
     pub decode_ms: f64,
-    /// True when a loop on the sized context made it decode again with the full one.
-    pub retried_full_context: bool,
+    /// True when a runaway decode on the sized context made it decode again wider.
+    pub retried_wider: bool,
 }
 
 /// A loaded Whisper model.
@@ -89,12 +89,16 @@ pub struct DecoderState {
 }
 
 /// Encoder context for `n_samples` of 16 kHz audio: 50 positions per second
-/// plus 64 of margin, rounded up to a multiple of 64, at most 1500.
+/// plus 64 of margin, rounded up to a multiple of 64, at least 256 (very
+/// small contexts make Whisper loop on short words), at most 1500.
 pub fn audio_ctx_for(n_samples: usize) -> i32 {
     let secs = n_samples as f64 / 16_000.0;
     let raw = (ENCODER_FRAMES_PER_S * secs).ceil() as i32 + 64;
-    ((raw + 63) / 64 * 64).min(1500)
+    ((raw + 63) / 64 * 64).clamp(MIN_AUDIO_CTX, 1500)
 }
+
+/// Smallest encoder context used.
+const MIN_AUDIO_CTX: i32 = 256;
 
 /// Routes whisper.cpp's own log lines into `tracing` (target `whisper_rs`).
 pub fn route_whisper_logs() {
@@ -168,19 +172,27 @@ impl WhisperEngine {
         let Some(mut first) = self.decode_once(st, input, sized, max_tokens, abort)? else {
             return Ok(None);
         };
+        // A loop on a sized context (the token cap reached, or a phrase
+        // repeated): keep one copy of the repeated phrase, which is what was
+        // said; only when there is no repetition to cut, decode once more
+        // with a context three times as wide (at least 768 positions), far
+        // less prone to loops and still cheaper than the full 30 s.
         let mut retried = false;
-        // A loop (cut by the repetition guard or stopped by the token cap)
-        // on a sized context: decode once more with a context three times as
-        // wide (at least 768 positions), far less prone to loops and still
-        // cheaper than the full 30 s, and keep the cleaner result.
         if let Some(ctx) = sized.filter(|_| first.n_tokens >= max_tokens || filter::cut_repetitions(&first.raw, 2).1 > 0) {
-            let wider = (ctx * 3).max(768).min(1500);
-            let Some(second) = self.decode_once(st, input, Some(wider), max_tokens, abort)? else {
-                return Ok(None);
-            };
-            retried = true;
-            if second.raw.chars().count() < first.raw.chars().count() {
-                first = second;
+            let (once, cut) = filter::cut_repetitions(&first.raw, 1);
+            if cut > 0 {
+                tracing::debug!(raw = %first.raw, kept = %once, "loop on a sized context; keeping one copy");
+                first.raw = once;
+            } else {
+                let wider = (ctx * 3).max(768).min(1500);
+                tracing::debug!(raw = %first.raw, tokens = first.n_tokens, "runaway decode on a sized context; decoding again wider");
+                let Some(second) = self.decode_once(st, input, Some(wider), max_tokens, abort)? else {
+                    return Ok(None);
+                };
+                retried = true;
+                if second.raw.chars().count() < first.raw.chars().count() {
+                    first = second;
+                }
             }
         }
         let avg_logprob = first.avg_logprob();
@@ -197,7 +209,7 @@ impl WhisperEngine {
             dropped,
             no_speech_prob,
             decode_ms: start.elapsed().as_secs_f64() * 1000.0,
-            retried_full_context: retried,
+            retried_wider: retried,
         }))
     }
 
@@ -239,7 +251,9 @@ impl WhisperEngine {
                 params.set_abort_callback_user_data(flag as *const AtomicBool as *mut std::ffi::c_void);
             }
         }
+        let t0 = Instant::now();
         let result = st.state.full(params, input);
+        tracing::trace!(samples = input.len(), ?audio_ctx, max_tokens, full_ms = t0.elapsed().as_secs_f64() * 1000.0, "whisper_full");
         if abort.is_some_and(|f| f.load(Ordering::Relaxed)) {
             return Ok(None);
         }
@@ -322,7 +336,7 @@ mod tests {
     #[test]
     fn audio_ctx_is_sized_to_the_clip() {
         assert_eq!(audio_ctx_for(16_000 * 5), 320);
-        assert_eq!(audio_ctx_for(16_000), 128);
+        assert_eq!(audio_ctx_for(16_000), 256);
         assert_eq!(audio_ctx_for(16_000 * 30), 1500);
         assert_eq!(audio_ctx_for(16_000 * 7) % 64, 0);
         assert!(audio_ctx_for(16_000 * 29) <= 1500);

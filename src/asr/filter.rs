@@ -89,8 +89,14 @@ pub fn cut_repetitions(text: &str, max_repeats: usize) -> (String, usize) {
             while i + (reps + 1) * unit <= chars.len() && &chars[i + reps * unit..i + (reps + 1) * unit] == pat {
                 reps += 1;
             }
-            // Single characters repeat legitimately (哈哈哈, 好好好): allow more.
-            let limit = if unit == 1 { max_repeats + 2 } else { max_repeats };
+            // Single characters repeat legitimately (哈哈哈, 好好好): allow
+            // more; a whole clause said twice in a row (5+ characters) is
+            // Whisper doubling it far more often than a speaker doing so.
+            let limit = match unit {
+                1 => max_repeats + 2,
+                2..=4 => max_repeats,
+                _ => 1,
+            };
             if reps > limit {
                 for _ in 0..limit {
                     out.extend_from_slice(pat);
@@ -110,7 +116,8 @@ pub fn cut_repetitions(text: &str, max_repeats: usize) -> (String, usize) {
 /// what was removed.
 pub fn clean(text: &str, initial_prompt: &str) -> (String, Vec<Dropped>) {
     let mut dropped = Vec::new();
-    let mut kept = to_simplified(text.trim());
+    // U+FFFD marks a character split across tokens (a broken decode).
+    let mut kept = to_simplified(text.trim()).replace('\u{FFFD}', "");
 
     let prompt_norm = normalize_for_match(initial_prompt);
     if !prompt_norm.is_empty() {
@@ -149,7 +156,13 @@ pub fn clean(text: &str, initial_prompt: &str) -> (String, Vec<Dropped>) {
     let mut distinct: Vec<char> = text.chars().filter(|c| c.is_alphanumeric()).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    if n > 0 && distinct.len() <= 1 {
+    let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
+    // 好好好, 对对对, 行行行 are answers, not noise.
+    let answer = distinct.first().is_some_and(|c| "好对行是".contains(*c));
+    if distinct.len() <= 1 && !answer && (n > 0 || letters >= 3) {
+        if n == 0 {
+            dropped.push(Dropped::Repetition(0));
+        }
         return (String::new(), dropped);
     }
     (text, dropped)
@@ -267,6 +280,7 @@ mod tests {
         let (t, n) = cut_repetitions("我要销户我要销户我要销户我要销户我要销户", 2);
         assert_eq!(t, "我要销户我要销户");
         assert_eq!(n, 3);
+        assert_eq!(cut_repetitions("那就要流量包。那就要流量包。", 2).0, "那就要流量包。");
         assert_eq!(cut_repetitions("好好好,可以", 2).0, "好好好,可以");
         assert_eq!(cut_repetitions("谢谢谢谢", 2).0, "谢谢谢谢");
     }
@@ -285,6 +299,9 @@ mod tests {
     fn a_looped_single_syllable_is_dropped() {
         assert_eq!(clean("诶诶诶诶诶诶诶诶诶诶诶诶诶诶", "").0, "");
         assert_eq!(clean("好好好", "").0, "好好好");
+        assert_eq!(clean("嗯嗯嗯嗯", "").0, "");
+        assert_eq!(clean("鸿鸿鸿\u{FFFD}", "").0, "");
+        assert_eq!(clean("好好好，可以", "").0, "好好好，可以");
     }
 
     #[test]

@@ -252,9 +252,14 @@ impl Playbook {
         Self::from_files(files, None)
     }
 
-    /// Loads `DIR/cards/*.toml` (sorted by name).
+    /// Loads `DIR/cards/*.toml` (sorted by name). A folder without `cards/`
+    /// (one that only changes lexicons) uses the built-in cards.
     pub fn load_dir(dir: &Path) -> Result<Self, PlaybookErrors> {
         let cards_dir = dir.join("cards");
+        if !cards_dir.exists() && dir.is_dir() {
+            tracing::info!("{} has no cards/ folder; using the built-in cards", dir.display());
+            return Self::builtin();
+        }
         let one = |message: String| PlaybookErrors(vec![PlaybookError { path: cards_dir.clone(), line: 0, message }]);
         let rd = std::fs::read_dir(&cards_dir).map_err(|e| one(format!("cannot read the cards folder: {e}")))?;
         let mut paths: Vec<PathBuf> = rd
