@@ -6,14 +6,11 @@
 //! memory. `CALLCOACH_BENCH_ROUNDS` (default 2) repeats the call.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
-use callcoach::analysis::{AnalysisConfig, Lexicons};
 use callcoach::asr::{AsrConfig, WhisperEngine};
 use callcoach::audio::replay::{channel_map, spawn_replay};
 use callcoach::audio::wav::read_wav;
-use callcoach::coach::Playbook;
 use callcoach::config::AudioSection;
 use callcoach::events::Event;
 use callcoach::pipeline::{AsrWorkerParts, DspConfig, Pipeline};
@@ -33,13 +30,7 @@ fn main() {
         let wav = read_wav(&path).expect("sample call");
         let map = channel_map(&wav, &AudioSection::default());
         let engine = WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`");
-        let parts = AsrWorkerParts {
-            engine,
-            lexicons: Arc::new(Lexicons::embedded().expect("lexicons")),
-            analysis: AnalysisConfig::default(),
-            playbook: Arc::new(Playbook::builtin().expect("playbook")),
-            watcher: None,
-        };
+        let parts = AsrWorkerParts::with_builtin_playbook(engine).expect("built-in playbook");
         let (tx, rx) = crossbeam_channel::bounded(256);
         let p = Pipeline::start(rx, parts, DspConfig::default(), true, 120.0).expect("pipeline");
         let replay = spawn_replay(wav, map, true, tx).expect("replay");

@@ -3,13 +3,10 @@
 //! prints RSS every minute of call audio. Flat is the goal.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use callcoach::analysis::{AnalysisConfig, Lexicons};
 use callcoach::asr::{AsrConfig, WhisperEngine};
 use callcoach::audio::replay::{channel_map, spawn_replay};
 use callcoach::audio::wav::read_wav;
-use callcoach::coach::Playbook;
 use callcoach::config::AudioSection;
 use callcoach::pipeline::{AsrWorkerParts, DspConfig, Pipeline};
 
@@ -25,13 +22,7 @@ fn main() {
     }
     let audio_s = wav.duration_s();
     let map = channel_map(&wav, &AudioSection::default());
-    let parts = AsrWorkerParts {
-        engine: WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`"),
-        lexicons: Arc::new(Lexicons::embedded().expect("lexicons")),
-        analysis: AnalysisConfig::default(),
-        playbook: Arc::new(Playbook::builtin().expect("playbook")),
-        watcher: None,
-    };
+    let parts = AsrWorkerParts::with_builtin_playbook(WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`")).expect("built-in playbook");
     let (tx, rx) = crossbeam_channel::bounded(256);
     let p = Pipeline::start(rx, parts, DspConfig::default(), false, 120.0).expect("pipeline");
     let replay = spawn_replay(wav, map, false, tx).expect("replay");

@@ -6,10 +6,8 @@ mod util;
 use std::sync::Arc;
 use std::time::Duration;
 
-use callcoach::analysis::{AnalysisConfig, Lexicons};
 use callcoach::asr::{AsrConfig, WhisperEngine};
 use callcoach::audio::source::SourceMsg;
-use callcoach::coach::Playbook;
 use callcoach::events::{Event, Speaker, TimedEvent};
 use callcoach::pipeline::{AsrWorkerParts, DspConfig, Pipeline};
 use util::*;
@@ -94,13 +92,7 @@ fn realtime_replay_gives_partials_before_the_final_and_stats() {
 
 fn test_pipeline() -> (crossbeam_channel::Sender<SourceMsg>, Pipeline) {
     let engine = WhisperEngine::load(AsrConfig::default()).expect("model (run scripts/test.sh)");
-    let parts = AsrWorkerParts {
-        engine,
-        lexicons: Arc::new(Lexicons::embedded().unwrap()),
-        analysis: AnalysisConfig::default(),
-        playbook: Arc::new(Playbook::builtin().unwrap()),
-        watcher: None,
-    };
+    let parts = AsrWorkerParts::with_builtin_playbook(engine).unwrap();
     let (tx, rx) = crossbeam_channel::bounded(64);
     let p = Pipeline::start(rx, parts, DspConfig { partial_every_ms: 0, ..DspConfig::default() }, false, 120.0).unwrap();
     (tx, p)

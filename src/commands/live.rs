@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use crossbeam_channel::bounded;
 
 use super::out_line;
-use super::replay::{dsp_config, human, worker_parts, RunStats};
+use super::replay::{dsp_config, print_timeline, worker_parts};
 use super::transcribe::asr_config;
 use crate::asr::WhisperEngine;
 use crate::audio::capture::{list_devices, spawn_device, Route};
@@ -96,17 +96,7 @@ pub(super) fn run(cfg: &Config, args: &RunArgs) -> Result<()> {
     };
     drop(tx);
     let started = Instant::now();
-    let mut stats = RunStats::default();
-    for ev in pipeline.events.iter() {
-        stats.observe(&ev);
-        if args.json {
-            out_line(&serde_json::to_string(&ev)?)?;
-        } else if let Some(line) = human(&ev) {
-            out_line(&line)?;
-        }
-    }
-    let q = pipeline.queue.stats();
-    pipeline.join();
+    let (stats, q) = print_timeline(pipeline, args.json)?;
     for d in devices {
         let _ = d.join();
     }

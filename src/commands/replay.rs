@@ -101,6 +101,23 @@ pub(crate) fn human(ev: &TimedEvent) -> Option<String> {
     })
 }
 
+/// Prints every event of a pipeline until it ends (JSON Lines or one human
+/// line each) and returns what `--stats` reports.
+pub(crate) fn print_timeline(pipeline: Pipeline, json: bool) -> Result<(RunStats, crate::pipeline::QueueStats)> {
+    let mut stats = RunStats::default();
+    for ev in pipeline.events.iter() {
+        stats.observe(&ev);
+        if json {
+            out_line(&serde_json::to_string(&ev)?)?;
+        } else if let Some(line) = human(&ev) {
+            out_line(&line)?;
+        }
+    }
+    let q = pipeline.queue.stats();
+    pipeline.join();
+    Ok((stats, q))
+}
+
 /// Starts the analysis side (lexicons, playbook, watcher) for a pipeline.
 pub(crate) fn worker_parts(cfg: &Config, engine: WhisperEngine) -> Result<AsrWorkerParts> {
     let watcher = match &cfg.playbook.dir {
@@ -136,17 +153,7 @@ pub(super) fn run(cfg: &Config, args: &ReplayArgs) -> Result<()> {
     let started = Instant::now();
     let pipeline = Pipeline::start(rx, parts, dsp_config(cfg, !args.no_partials), args.realtime, cfg.pipeline.max_queued_audio_s)?;
     let replay = spawn_replay(wav, map, args.realtime, tx).context("starting the replay")?;
-    let mut stats = RunStats::default();
-    for ev in pipeline.events.iter() {
-        stats.observe(&ev);
-        if args.json {
-            out_line(&serde_json::to_string(&ev)?)?;
-        } else if let Some(line) = human(&ev) {
-            out_line(&line)?;
-        }
-    }
-    let q = pipeline.queue.stats();
-    pipeline.join();
+    let (stats, q) = print_timeline(pipeline, args.json)?;
     let _ = replay.join();
     if args.stats {
         stats.print(audio_s, started.elapsed().as_secs_f64(), args.realtime, &q);

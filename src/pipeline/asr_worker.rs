@@ -30,6 +30,19 @@ pub struct AsrWorkerParts {
     pub watcher: Option<PlaybookWatcher>,
 }
 
+impl AsrWorkerParts {
+    /// The built-in lexicons and playbook with default analysis settings.
+    pub fn with_builtin_playbook(engine: WhisperEngine) -> Result<Self, String> {
+        Ok(Self {
+            engine,
+            lexicons: Arc::new(Lexicons::embedded().map_err(|e| e.to_string())?),
+            analysis: AnalysisConfig::default(),
+            playbook: Arc::new(Playbook::builtin().map_err(|e| e.to_string())?),
+            watcher: None,
+        })
+    }
+}
+
 struct Worker {
     engine: WhisperEngine,
     states: [DecoderState; 2],
