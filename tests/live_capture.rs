@@ -20,7 +20,6 @@ impl Pulse {
         let runtime = tempfile::tempdir().unwrap();
         let status = Command::new("pulseaudio")
             .env("XDG_RUNTIME_DIR", runtime.path())
-            .env("HOME", runtime.path())
             .args([
                 "--daemonize=yes",
                 "--exit-idle-time=-1",
@@ -46,7 +45,9 @@ impl Pulse {
 
     fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.env("XDG_RUNTIME_DIR", self.runtime.path()).env("HOME", self.runtime.path());
+        // Only the runtime dir is private: server and clients share HOME
+        // (and so the auth cookie) as in a normal session.
+        c.env("XDG_RUNTIME_DIR", self.runtime.path());
         c
     }
 }
@@ -59,7 +60,7 @@ impl Drop for Pulse {
 
 #[test]
 fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
-    require_model();
+    let model = require_model();
     let pa = Pulse::start();
     let devices = pa.cmd(bin().to_str().unwrap()).arg("devices").output().unwrap();
     let listed = String::from_utf8_lossy(&devices.stdout);
@@ -67,6 +68,7 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
     let child: Child = pa
         .cmd(bin().to_str().unwrap())
         .args(["run", "--customer-device", "customer.monitor", "--agent-device", "agent.monitor", "--duration-s", "11", "--json"])
+        .args(["--model", model.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
