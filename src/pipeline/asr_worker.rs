@@ -216,8 +216,10 @@ impl Worker {
                 None => {}
             }
         }
+        // Lag only means something when audio arrives in real time (a fast
+        // replay floods the queue on purpose and waits for it).
         let st = queue.stats();
-        if st.oldest_ms > 3000.0 && self.last_lag_report.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+        if self.clock.is_realtime() && st.oldest_ms > 3000.0 && self.last_lag_report.is_none_or(|t| t.elapsed().as_secs() >= 10) {
             self.last_lag_report = Some(Instant::now());
             self.emit(Event::Status(StatusEvent {
                 kind: "lagging".into(),

@@ -45,6 +45,11 @@ impl Clock {
         self.fed_samples.load(Ordering::Relaxed) as f64 / 16_000.0
     }
 
+    /// True when call time is wall time (live capture, `--realtime`).
+    pub fn is_realtime(&self) -> bool {
+        self.realtime
+    }
+
     /// Call time now.
     pub fn t(&self) -> f64 {
         if self.realtime {
