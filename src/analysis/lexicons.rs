@@ -28,6 +28,11 @@ const FILES: [(&str, &str, &[&str]); 4] = [
     ("agent.toml", include_str!("../../prompts/zh-CN/lexicon/agent.toml"), AGENT_GROUPS),
 ];
 
+fn builtin(i: usize) -> Result<Lexicon, LexiconError> {
+    let (name, text, allowed) = FILES[i];
+    Lexicon::parse(text, &PathBuf::from("<built-in>/lexicon").join(name), allowed)
+}
+
 /// All lexicons the analysis uses.
 #[derive(Debug, Clone)]
 pub struct Lexicons {
@@ -44,15 +49,15 @@ pub struct Lexicons {
 impl Lexicons {
     /// The copies built into the binary (`prompts/zh-CN/lexicon/` at build time).
     pub fn embedded() -> Result<Self, LexiconError> {
-        let parse = |i: usize| {
-            let (name, text, allowed) = FILES[i];
-            Lexicon::parse(text, &PathBuf::from("<built-in>/lexicon").join(name), allowed)
-        };
+        Self::build(builtin)
+    }
+
+    fn build(load: impl Fn(usize) -> Result<Lexicon, LexiconError>) -> Result<Self, LexiconError> {
         Ok(Self {
-            churn: parse(0)?,
-            reason: parse(1)?,
-            emotion: parse(2)?,
-            agent: parse(3)?,
+            churn: load(0)?,
+            reason: load(1)?,
+            emotion: load(2)?,
+            agent: load(3)?,
         })
     }
 
@@ -68,21 +73,15 @@ impl Lexicons {
                 message: "not a directory (a playbook folder holds lexicon/*.toml)".into(),
             });
         }
-        let load = |i: usize| -> Result<Lexicon, LexiconError> {
-            let (name, text, allowed) = FILES[i];
+        Self::build(|i| {
+            let (name, _, allowed) = FILES[i];
             let path = lexdir.join(name);
             if path.exists() {
                 Lexicon::load(&path, allowed)
             } else {
                 tracing::info!("{} not found; using the built-in {name}", path.display());
-                Lexicon::parse(text, &PathBuf::from("<built-in>/lexicon").join(name), allowed)
+                builtin(i)
             }
-        };
-        Ok(Self {
-            churn: load(0)?,
-            reason: load(1)?,
-            emotion: load(2)?,
-            agent: load(3)?,
         })
     }
 }

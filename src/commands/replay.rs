@@ -133,12 +133,11 @@ pub(crate) fn worker_parts(cfg: &Config, engine: WhisperEngine) -> Result<AsrWor
 
 /// DSP settings from the config.
 pub(crate) fn dsp_config(cfg: &Config, partials: bool) -> DspConfig {
-    DspConfig {
-        vad: cfg.vad.clone(),
-        partial_every_ms: if partials { cfg.pipeline.partial_every_ms } else { 0 },
-        speculative_after_ms: cfg.pipeline.speculative_after_ms,
-        partial_speakers: cfg.pipeline.partial_speakers.clone(),
+    let mut d = DspConfig::from_config(&cfg.vad, &cfg.pipeline);
+    if !partials {
+        d.partial_every_ms = 0;
     }
+    d
 }
 
 pub(super) fn run(cfg: &Config, args: &ReplayArgs) -> Result<()> {

@@ -32,9 +32,21 @@ pub struct DspConfig {
     pub partial_speakers: Vec<Speaker>,
 }
 
+impl DspConfig {
+    /// From the `[vad]` and `[pipeline]` sections of the config.
+    pub fn from_config(vad: &VadConfig, p: &crate::config::PipelineSection) -> Self {
+        Self {
+            vad: vad.clone(),
+            partial_every_ms: p.partial_every_ms,
+            speculative_after_ms: p.speculative_after_ms,
+            partial_speakers: p.partial_speakers.clone(),
+        }
+    }
+}
+
 impl Default for DspConfig {
     fn default() -> Self {
-        Self { vad: VadConfig::default(), partial_every_ms: 1000, speculative_after_ms: 100.0, partial_speakers: vec![Speaker::Customer] }
+        Self::from_config(&VadConfig::default(), &crate::config::PipelineSection::default())
     }
 }
 
