@@ -97,3 +97,50 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
     assert!(start_of("customer").unwrap() < start_of("agent").unwrap());
     assert!(events.iter().any(|e| e["type"] == "card" && e["id"] == "listen.find_reason"), "the coach reacts to live audio");
 }
+
+#[test]
+fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
+    let model = require_model();
+    let pa = Pulse::start();
+    let child: Child = pa
+        .cmd(bin().to_str().unwrap())
+        .args(["run", "--customer-device", "customer.monitor", "--agent-device", "agent.monitor", "--duration-s", "16", "--json"])
+        .args(["--model", model.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    // The customer starts talking; 3 s in, the customer device disappears.
+    let mut play = pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_cancel.wav").to_str().unwrap()]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(3000));
+    let modules = String::from_utf8_lossy(&pa.cmd("pactl").args(["list", "short", "modules"]).output().unwrap().stdout).to_string();
+    let id = modules.lines().find(|l| l.contains("sink_name=customer")).and_then(|l| l.split_whitespace().next()).unwrap().to_string();
+    assert!(pa.cmd("pactl").args(["unload-module", &id]).status().unwrap().success());
+    let _ = play.wait();
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(pa.cmd("pactl").args(["load-module", "module-null-sink", "sink_name=customer"]).output().unwrap().status.success());
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_accept.wav").to_str().unwrap()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let events = json_lines(&out);
+    let kinds: Vec<&str> = events.iter().filter(|e| e["type"] == "status").map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"device_lost") && kinds.contains(&"device_back"), "{kinds:?}");
+    let lost_t = events.iter().find(|e| e["kind"] == "device_lost").unwrap()["t"].as_f64().unwrap();
+    let customer: Vec<(f64, String)> = events
+        .iter()
+        .filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == "customer")
+        .map(|e| (e["start"].as_f64().unwrap(), e["text"].as_str().unwrap().to_string()))
+        .collect();
+    // What was said before the unplug is kept...
+    let before: String = customer.iter().filter(|(s, _)| *s < lost_t).map(|(_, t)| t.clone()).collect();
+    assert!(before.contains("你好"), "kept before the loss: {before:?} ({customer:?})");
+    let intent_kept = events
+        .iter()
+        .any(|e| e["type"] == "analysis" && e["speaker"] == "customer" && e["start"].as_f64().unwrap() < lost_t && e["churn"]["intent"] == true);
+    assert!(intent_kept, "the churn intent said before the unplug is analysed: {before:?}");
+    // ...and capture resumes on the same speaker after the device is back.
+    let after: String = customer.iter().filter(|(s, _)| *s > lost_t + 2.0).map(|(_, t)| t.clone()).collect();
+    assert!(cer("那就要流量包吧", &after) <= 0.5, "after reconnect: {after:?} ({customer:?})");
+}

@@ -147,6 +147,18 @@ fn find_device(host: &cpal::Host, name: &str) -> Result<cpal::Device, CaptureErr
     })
 }
 
+/// True while a device of that name is listed by the host ("default" always is).
+fn device_present(host: &cpal::Host, name: &str) -> bool {
+    if name == "default" || name.is_empty() {
+        return true;
+    }
+    match host.input_devices() {
+        Ok(mut devices) => devices.any(|d| device_name(&d) == name || d.to_string() == name),
+        // Cannot tell: assume it is there; a dead stream reports itself.
+        Err(_) => true,
+    }
+}
+
 /// Which channel of a device feeds which speaker.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -277,6 +289,10 @@ pub fn spawn_device(
             // speakers stay on the same timeline.
             let mut clock_start = Instant::now();
             let mut frames_forwarded: u64 = 0;
+            // Sound servers move a stream to another device when its own
+            // disappears (an unplugged headset) instead of failing it, so the
+            // device list is checked as well.
+            let mut last_presence_check = Instant::now();
             let mut last_try = Instant::now() - reopen_every;
             let forward = |run: &Running, buf: &[f32]| -> bool {
                 let frames = buf.len() / run.channels.max(1);
@@ -356,7 +372,12 @@ pub fn spawn_device(
                         let _ = tx.send(SourceMsg::Overrun { speaker: r.speaker, samples_lost: lost / run.channels.max(1) as u64 });
                     }
                 }
-                if let Ok(msg) = run.failed.try_recv() {
+                let vanished = last_presence_check.elapsed() >= Duration::from_secs(1) && {
+                    last_presence_check = Instant::now();
+                    !device_present(&host, &device)
+                };
+                let failure = run.failed.try_recv().ok().or_else(|| vanished.then(|| "the device is no longer listed (unplugged?)".to_string()));
+                if let Some(msg) = failure {
                     running = None;
                     lost_at = Some(Instant::now());
                     last_try = Instant::now();
