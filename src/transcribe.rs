@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::asr::{AsrError, WhisperEngine};
 use crate::audio::layout::SpeakerAudio;
 use crate::events::{round_ms, SegmentEvent};
-use crate::vad::{segment_all, VadConfig};
+use crate::vad::{segment_all, sounds_like_speech, VadConfig};
 
 /// Timing of a transcription run.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +49,10 @@ pub fn transcribe_channels(
     for ch in channels {
         let mut state = engine.new_state()?;
         for utt in segment_all(&ch.samples, vad) {
+            if !sounds_like_speech(&utt.samples, vad) {
+                tracing::debug!(speaker = %ch.speaker, start = utt.start_s(), "not voiced: noise, skipped");
+                continue;
+            }
             let tr = engine.transcribe(&mut state, &utt.samples)?;
             stats.decode_ms += tr.decode_ms;
             stats.speech_s += utt.samples.len() as f64 / 16_000.0;

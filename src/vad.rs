@@ -33,6 +33,10 @@ pub struct VadConfig {
     pub pre_roll_ms: u32,
     /// Audio kept after the last speech frame.
     pub tail_ms: u32,
+    /// An utterance with fewer voiced (pitched) frames than this share is
+    /// noise, not speech, and never reaches Whisper (speech measures 0.3-0.8,
+    /// rumble, hiss and crowd noise about 0).
+    pub min_voiced_fraction: f32,
 }
 
 impl Default for VadConfig {
@@ -45,6 +49,7 @@ impl Default for VadConfig {
             max_utterance_ms: 12_000,
             pre_roll_ms: 200,
             tail_ms: 150,
+            min_voiced_fraction: 0.15,
         }
     }
 }
@@ -63,6 +68,9 @@ impl VadConfig {
         }
         if !(1_000..=29_000).contains(&self.max_utterance_ms) {
             return Err("vad.max_utterance_ms must be within 1000..29000 (Whisper decodes at most 30 s)".into());
+        }
+        if !(0.0..=1.0).contains(&self.min_voiced_fraction) {
+            return Err(format!("vad.min_voiced_fraction = {} is outside 0..1", self.min_voiced_fraction));
         }
         if self.tail_ms > self.end_of_speech_silence_ms {
             return Err("vad.tail_ms cannot exceed vad.end_of_speech_silence_ms".into());
@@ -406,6 +414,12 @@ impl Segmenter {
             self.buf_start += drop_n as u64;
         }
     }
+}
+
+/// True when enough of the audio is voiced to be speech (see
+/// [`VadConfig::min_voiced_fraction`]).
+pub fn sounds_like_speech(samples: &[f32], cfg: &VadConfig) -> bool {
+    cfg.min_voiced_fraction <= 0.0 || crate::audio::features::voiced_fraction(samples) >= cfg.min_voiced_fraction
 }
 
 /// Segments a whole channel at once.

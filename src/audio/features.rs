@@ -23,27 +23,54 @@ pub fn speech_rms_db(samples: &[f32]) -> f32 {
 }
 
 /// F0 of one frame by normalised autocorrelation; None when unvoiced.
-fn frame_f0(frame: &[f32]) -> Option<f32> {
+/// The frame is pre-emphasised first (rumble and hum correlate at every lag)
+/// and the peak must be a real peak, not the edge of the lag range.
+fn frame_f0(raw: &[f32]) -> Option<f32> {
+    let mut frame = [0.0f32; PITCH_FRAME];
+    let n = raw.len().min(PITCH_FRAME);
+    for i in 1..n {
+        frame[i] = raw[i] - 0.95 * raw[i - 1];
+    }
+    let frame = &frame[..n];
     let energy: f32 = frame.iter().map(|v| v * v).sum();
-    if energy < 1e-4 * frame.len() as f32 * 0.01 {
+    if energy < 1e-6 * frame.len() as f32 {
         return None;
     }
     let min_lag = (RATE_HZ / MAX_F0_HZ) as usize;
     let max_lag = ((RATE_HZ / MIN_F0_HZ) as usize).min(frame.len() - 1);
-    let mut best = (0usize, 0.0f32);
-    for lag in min_lag..=max_lag {
+    let r_at = |lag: usize| {
         let (mut num, mut e1, mut e2) = (0.0f32, 0.0f32, 0.0f32);
         for i in 0..frame.len() - lag {
             num += frame[i] * frame[i + lag];
             e1 += frame[i] * frame[i];
             e2 += frame[i + lag] * frame[i + lag];
         }
-        let r = num / (e1 * e2).sqrt().max(1e-9);
-        if r > best.1 {
-            best = (lag, r);
+        num / (e1 * e2).sqrt().max(1e-9)
+    };
+    let rs: Vec<f32> = (min_lag - 1..=max_lag + 1).map(r_at).collect();
+    let mut best = (0usize, 0.0f32);
+    for k in 1..rs.len() - 1 {
+        if rs[k] > best.1 && rs[k] >= rs[k - 1] && rs[k] >= rs[k + 1] {
+            best = (k + min_lag - 1, rs[k]);
         }
     }
     (best.1 > 0.5).then(|| RATE_HZ / best.0 as f32)
+}
+
+/// Share of 40 ms frames (every 20 ms) that are periodic with a pitch in
+/// the range of a voice. Speech is voiced a good part of the time; hiss,
+/// rumble and crowd noise almost never are.
+pub fn voiced_fraction(samples: &[f32]) -> f32 {
+    let (mut voiced, mut total) = (0usize, 0usize);
+    let mut i = 0;
+    while i + PITCH_FRAME <= samples.len() {
+        total += 1;
+        if frame_f0(&samples[i..i + PITCH_FRAME]).is_some() {
+            voiced += 1;
+        }
+        i += PITCH_HOP * 2;
+    }
+    if total == 0 { 0.0 } else { voiced as f32 / total as f32 }
 }
 
 /// Median F0 and range (90th - 10th percentile) over voiced frames.

@@ -16,7 +16,7 @@ use crate::audio::resample::Resampler;
 use crate::audio::source::SourceMsg;
 use crate::audio::PIPELINE_SAMPLE_RATE_HZ;
 use crate::events::{AcousticFeatures, Event, Speaker, StatusEvent, TimedEvent};
-use crate::vad::{Segmenter, Utterance, VadConfig};
+use crate::vad::{sounds_like_speech, Segmenter, Utterance, VadConfig};
 
 /// DSP settings.
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ pub fn spawn_dsp(rx: Receiver<SourceMsg>, queue: Arc<AsrQueue>, out: Sender<Time
                     let i = idx(speaker);
                     // Whatever was being said when the device went away is kept.
                     chans[i].seg.finish(&mut utts);
-                    send_finals(&mut chans, i, &mut utts, &queue);
+                    send_finals(&mut chans, i, &mut utts, &queue, &cfg.vad);
                     let _ = out.send(status(&clock, "device_lost", Some(speaker), message));
                 }
                 SourceMsg::DeviceBack { speaker, gap_s } => {
@@ -146,7 +146,7 @@ pub fn spawn_dsp(rx: Receiver<SourceMsg>, queue: Arc<AsrQueue>, out: Sender<Time
                 feed(&mut chans, i, &tail, &mut utts, &queue, &clock, &cfg);
             }
             chans[i].seg.finish(&mut utts);
-            send_finals(&mut chans, i, &mut utts, &queue);
+            send_finals(&mut chans, i, &mut utts, &queue, &cfg.vad);
         }
         queue.close();
     })
@@ -161,12 +161,12 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
         ch.fed_log.pop_front();
     }
     clock.fed(chans[0].fed.max(chans[1].fed));
-    send_finals(chans, i, utts, queue);
+    send_finals(chans, i, utts, queue, &cfg.vad);
     let ch = &mut chans[i];
     if let Some(p) = ch.seg.pending_end() {
         let key = (p.start_sample, p.speech_end_sample);
         if p.silence_ms >= cfg.speculative_after_ms && ch.speculative_sent != Some(key) {
-            if let Some(audio) = ch.seg.audio_between(p.start_sample, p.audio_end_sample) {
+            if let Some(audio) = ch.seg.audio_between(p.start_sample, p.audio_end_sample).filter(|a| sounds_like_speech(a, &cfg.vad)) {
                 ch.speculative_sent = Some(key);
                 queue.push(AsrJob::Speculative {
                     speaker: ch.speaker,
@@ -182,6 +182,9 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
                 let step = (cfg.partial_every_ms * 16) as usize;
                 if audio.len() >= step && audio.len() >= ch.partial_len + step {
                     ch.partial_len = audio.len();
+                    if !sounds_like_speech(audio, &cfg.vad) {
+                        return;
+                    }
                     queue.push(AsrJob::Partial { speaker: ch.speaker, start_sample: s, samples: audio.to_vec(), fed_at: Instant::now() });
                 }
             }
@@ -191,8 +194,13 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
     }
 }
 
-fn send_finals(chans: &mut [Chan; 2], i: usize, utts: &mut Vec<Utterance>, queue: &AsrQueue) {
+fn send_finals(chans: &mut [Chan; 2], i: usize, utts: &mut Vec<Utterance>, queue: &AsrQueue, vad: &VadConfig) {
     for u in utts.drain(..) {
+        if !sounds_like_speech(&u.samples, vad) {
+            tracing::debug!(speaker = %chans[i].speaker, start_s = u.start_s(), "not voiced: noise, not decoded");
+            queue.drop_partial(chans[i].speaker);
+            continue;
+        }
         let other = &chans[1 - i].seg;
         let (f0_median_hz, f0_range_hz) = pitch_stats(&u.samples);
         let features = AcousticFeatures {
