@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::queue::{AsrJob, AsrQueue};
 use super::Clock;
-use crate::audio::features::{pitch_stats, speech_rms_db};
+use crate::audio::features::{speech_rms_db, Voicing};
 use crate::audio::resample::Resampler;
 use crate::audio::source::SourceMsg;
 use crate::audio::PIPELINE_SAMPLE_RATE_HZ;
@@ -196,13 +196,14 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
 
 fn send_finals(chans: &mut [Chan; 2], i: usize, utts: &mut Vec<Utterance>, queue: &AsrQueue, vad: &VadConfig) {
     for u in utts.drain(..) {
-        if !sounds_like_speech(&u.samples, vad) {
+        let voicing = Voicing::of(&u.samples);
+        if voicing.voiced_fraction < vad.min_voiced_fraction {
             tracing::debug!(speaker = %chans[i].speaker, start_s = u.start_s(), "not voiced: noise, not decoded");
             queue.drop_partial(chans[i].speaker);
             continue;
         }
         let other = &chans[1 - i].seg;
-        let (f0_median_hz, f0_range_hz) = pitch_stats(&u.samples);
+        let (f0_median_hz, f0_range_hz) = voicing.pitch_stats();
         let features = AcousticFeatures {
             rms_db: (speech_rms_db(&u.samples) * 10.0).round() / 10.0,
             f0_median_hz: f0_median_hz.map(|v| v.round()),
