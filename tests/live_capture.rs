@@ -52,6 +52,19 @@ impl Pulse {
     }
 }
 
+impl Pulse {
+    /// `callcoach run` on the two null-sink monitors for `seconds`, JSON out.
+    fn spawn_run(&self, model: &std::path::Path, seconds: u32) -> Child {
+        self.cmd(bin().to_str().unwrap())
+            .args(["run", "--customer-device", "customer.monitor", "--agent-device", "agent.monitor", "--json"])
+            .args(["--duration-s", &seconds.to_string(), "--model", model.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
 impl Drop for Pulse {
     fn drop(&mut self) {
         let _ = self.cmd("pulseaudio").arg("--kill").status();
@@ -65,14 +78,7 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
     let devices = pa.cmd(bin().to_str().unwrap()).arg("devices").output().unwrap();
     let listed = String::from_utf8_lossy(&devices.stdout);
     assert!(listed.contains("customer.monitor") && listed.contains("agent.monitor"), "cpal does not see the monitors: {listed}");
-    let child: Child = pa
-        .cmd(bin().to_str().unwrap())
-        .args(["run", "--customer-device", "customer.monitor", "--agent-device", "agent.monitor", "--duration-s", "11", "--json"])
-        .args(["--model", model.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child: Child = pa.spawn_run(&model, 11);
     std::thread::sleep(Duration::from_millis(2000));
     let played = pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_cancel.wav").to_str().unwrap()]).status().unwrap();
     assert!(played.success());
@@ -102,14 +108,7 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
 fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     let model = require_model();
     let pa = Pulse::start();
-    let child: Child = pa
-        .cmd(bin().to_str().unwrap())
-        .args(["run", "--customer-device", "customer.monitor", "--agent-device", "agent.monitor", "--duration-s", "16", "--json"])
-        .args(["--model", model.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child: Child = pa.spawn_run(&model, 16);
     std::thread::sleep(Duration::from_millis(2000));
     // The customer starts talking; 3 s in, the customer device disappears.
     let mut play = pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_cancel.wav").to_str().unwrap()]).spawn().unwrap();

@@ -114,11 +114,16 @@ pub fn reason_label(r: Option<Reason>) -> &'static str {
     }
 }
 
-fn says_any(text: &str, words: &[String]) -> bool {
-    let n: String = Normalized::new(text).chars.iter().collect();
+/// The folded form (simplified, 您 -> 你, half-width) words are compared in.
+fn folded(text: &str) -> String {
+    Normalized::new(text).chars.iter().collect()
+}
+
+/// Does the (already folded) turn contain one of the words?
+fn says_any(folded_turn: &str, words: &[String]) -> bool {
     words.iter().any(|w| {
-        let w: String = Normalized::new(w).chars.iter().collect();
-        !w.is_empty() && n.contains(&w)
+        let w = folded(w);
+        !w.is_empty() && folded_turn.contains(&w)
     })
 }
 
@@ -225,7 +230,7 @@ impl Coach {
     }
 
     /// Checks a card's trigger conditions against the turn just analysed.
-    fn trigger_holds(c: &Card, a: &Analysis) -> Result<Vec<String>, ()> {
+    fn trigger_holds(c: &Card, a: &Analysis, folded_turn: &str) -> Result<Vec<String>, ()> {
         let w = &c.when;
         let mut why = Vec::new();
         if let Some(v) = w.think_it_over {
@@ -245,13 +250,13 @@ impl Coach {
             }
         }
         if let Some(words) = &w.customer_says {
-            if a.speaker != Speaker::Customer || !says_any(&a.text, words) {
+            if a.speaker != Speaker::Customer || !says_any(folded_turn, words) {
                 return Err(());
             }
             why.push("customer_says".into());
         }
         if let Some(words) = &w.agent_says {
-            if a.speaker != Speaker::Agent || !says_any(&a.text, words) {
+            if a.speaker != Speaker::Agent || !says_any(folded_turn, words) {
                 return Err(());
             }
             why.push("agent_says".into());
@@ -322,6 +327,8 @@ impl Coach {
         }
         out.extend(self.raise_alerts(a, &summary));
         let turn_why = format!("turn: {}@{:.1}s {:?}", a.speaker, a.start, a.text);
+        // Folded once per turn, not once per card.
+        let folded_turn = folded(&a.text);
 
         // Alert slot.
         let mut best_alert: Option<(&Card, Vec<String>)> = None;
@@ -329,7 +336,7 @@ impl Coach {
             if self.in_cooldown(c, t) {
                 continue;
             }
-            let (Ok(mut w1), Ok(w2)) = (Self::state_holds(c, &summary), Self::trigger_holds(c, a)) else { continue };
+            let (Ok(mut w1), Ok(w2)) = (Self::state_holds(c, &summary), Self::trigger_holds(c, a, &folded_turn)) else { continue };
             w1.extend(w2);
             if best_alert.as_ref().is_none_or(|(b, _)| c.priority > b.priority) {
                 best_alert = Some((c, w1));
@@ -365,7 +372,7 @@ impl Coach {
             if current.as_ref().is_some_and(|(cur, _)| cur.id == c.id) || self.in_cooldown(c, t) {
                 continue;
             }
-            let (Ok(mut w1), Ok(w2)) = (Self::state_holds(c, &summary), Self::trigger_holds(c, a)) else { continue };
+            let (Ok(mut w1), Ok(w2)) = (Self::state_holds(c, &summary), Self::trigger_holds(c, a, &folded_turn)) else { continue };
             w1.extend(w2);
             if best.as_ref().is_none_or(|(b, _)| c.priority > b.priority) {
                 best = Some((c, w1));
