@@ -15,11 +15,8 @@ const RUNS: usize = 5;
 fn load_clip_audio() -> Vec<f32> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zh");
     let mut all = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(&dir).expect("fixtures").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
     names.sort();
     for p in names {
         let mut r = hound::WavReader::open(&p).expect("wav");

@@ -40,10 +40,7 @@ fn main() {
         })
         .collect();
     let lex = Arc::new(Lexicons::embedded().expect("lexicons"));
-    let prompts = [
-        ("plain", "以下是普通话的句子。"),
-        ("domain", callcoach::asr::engine::DEFAULT_INITIAL_PROMPT),
-    ];
+    let prompts = [("plain", "以下是普通话的句子。"), ("domain", callcoach::asr::DEFAULT_INITIAL_PROMPT)];
     println!("{:<8} {:>6} {:>14} {:>16}", "prompt", "cer", "keywords_exact", "churn_found/true");
     for (name, prompt) in prompts {
         let engine = WhisperEngine::load(AsrConfig { initial_prompt: prompt.into(), ..AsrConfig::default() }).expect("model");

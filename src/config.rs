@@ -63,9 +63,9 @@ impl Default for AsrSection {
             model: None,
             threads: 2,
             language: "zh".into(),
-            initial_prompt: crate::asr::engine::DEFAULT_INITIAL_PROMPT.into(),
+            initial_prompt: crate::asr::DEFAULT_INITIAL_PROMPT.into(),
             sized_audio_ctx: true,
-            min_avg_logprob: crate::asr::engine::DEFAULT_MIN_AVG_LOGPROB,
+            min_avg_logprob: crate::asr::DEFAULT_MIN_AVG_LOGPROB,
         }
     }
 }
@@ -84,11 +84,7 @@ pub struct AudioSection {
 
 impl Default for AudioSection {
     fn default() -> Self {
-        Self {
-            agent_channel: 0,
-            customer_channel: 1,
-            mono_role: Speaker::Customer,
-        }
+        Self { agent_channel: 0, customer_channel: 1, mono_role: Speaker::Customer }
     }
 }
 
@@ -113,11 +109,59 @@ pub struct PipelineSection {
     pub max_queued_audio_s: f64,
     /// Whose speech gets partial results.
     pub partial_speakers: Vec<Speaker>,
+    /// A call ends after this long without speech on either side; the
+    /// next speech starts a new call.
+    pub call_end_silence_s: f64,
 }
 
 impl Default for PipelineSection {
     fn default() -> Self {
-        Self { partial_every_ms: 1000, speculative_after_ms: 100.0, max_queued_audio_s: 120.0, partial_speakers: vec![Speaker::Customer] }
+        Self {
+            partial_every_ms: 1000,
+            speculative_after_ms: 100.0,
+            max_queued_audio_s: 120.0,
+            partial_speakers: vec![Speaker::Customer],
+            call_end_silence_s: 20.0,
+        }
+    }
+}
+
+/// Who is at this PC (`[agent]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentSection {
+    /// The agent's name as supervisors see it (default: the login name).
+    pub name: String,
+}
+
+impl Default for AgentSection {
+    fn default() -> Self {
+        let name = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "agent".into());
+        Self { name }
+    }
+}
+
+/// Capture settings (`[capture]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// `auto` (PulseAudio when running, else ALSA), `pulseaudio` or `alsa`.
+    pub host: String,
+    /// The agent's headset microphone (`default` for the default input).
+    pub agent_device: String,
+    /// The customer side, e.g. the monitor of the softphone's output
+    /// (`alsa_output....monitor` under PulseAudio).
+    pub customer_device: String,
+    /// Alternatively one stereo device carrying both sides (left agent,
+    /// right customer as in `[audio]`); when set, the two above are ignored.
+    pub stereo_device: Option<String>,
+    /// How long to wait between attempts to reopen a lost device.
+    pub reopen_every_ms: u64,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        Self { host: "auto".into(), agent_device: "default".into(), customer_device: String::new(), stereo_device: None, reopen_every_ms: 1000 }
     }
 }
 
@@ -125,6 +169,8 @@ impl Default for PipelineSection {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// `[agent]`
+    pub agent: AgentSection,
     /// `[asr]`
     pub asr: AsrSection,
     /// `[audio]`
@@ -138,26 +184,20 @@ pub struct Config {
     /// `[pipeline]`
     pub pipeline: PipelineSection,
     /// `[capture]`
-    pub capture: crate::audio::capture::CaptureConfig,
+    pub capture: CaptureConfig,
 }
 
 impl Config {
     /// Parses TOML text; `path` is only used in messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
         cfg.validate(path)?;
         Ok(cfg)
     }
 
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
         Self::from_toml(&text, path)
     }
 
@@ -168,10 +208,7 @@ impl Config {
 
     /// Checks value ranges.
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_path_buf(), message };
         if !(1..=64).contains(&self.asr.threads) {
             return Err(invalid(format!("asr.threads = {} is outside 1..64", self.asr.threads)));
         }
@@ -186,6 +223,12 @@ impl Config {
         if self.pipeline.max_queued_audio_s < 30.0 {
             return Err(invalid("pipeline.max_queued_audio_s must be at least 30".into()));
         }
+        if !(2.0..=3600.0).contains(&self.pipeline.call_end_silence_s) {
+            return Err(invalid("pipeline.call_end_silence_s must be within 2..3600 seconds".into()));
+        }
+        if self.agent.name.trim().is_empty() {
+            return Err(invalid("agent.name is empty".into()));
+        }
         Ok(())
     }
 
@@ -197,6 +240,19 @@ impl Config {
     /// The model file to use.
     pub fn model_path(&self) -> PathBuf {
         self.asr.model.clone().unwrap_or_else(crate::asr::model::default_model_path)
+    }
+
+    /// Decoder settings.
+    #[cfg(feature = "engine")]
+    pub fn asr_config(&self) -> crate::asr::AsrConfig {
+        crate::asr::AsrConfig {
+            model_path: self.model_path(),
+            threads: self.asr.threads,
+            language: self.asr.language.clone(),
+            initial_prompt: self.asr.initial_prompt.clone(),
+            sized_audio_ctx: self.asr.sized_audio_ctx,
+            min_avg_logprob: self.asr.min_avg_logprob,
+        }
     }
 }
 

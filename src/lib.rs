@@ -1,21 +1,32 @@
 //! callcoach: a live coaching assistant for telecom retention calls.
 //!
-//! Pipeline: `audio` -> `vad` -> `asr` -> analysis -> coach -> overlay /
+//! Pipeline: `audio` -> `vad` -> `asr` -> `analysis` -> `coach` -> overlay /
 //! board. Each stage talks to the next through the typed events of
-//! [`events`]. The command-line front end is in [`cli`] and [`commands`].
+//! [`events`], a leaf module that depends on nothing of the pipeline.
+//! [`view::CallView`] is the one reducer every screen renders;
+//! [`session`] turns a validated [`config::Config`] into running parts.
+//!
+//! The parts that need whisper.cpp, cmake/clang and ALSA (the recogniser,
+//! live capture and the pipeline built on them) sit behind the default
+//! `engine` feature, so the supervisors' board builds without them.
+//! The command line lives in the binary, not here.
 
 #![warn(missing_docs)]
 
 pub mod analysis;
 pub mod asr;
 pub mod audio;
-pub mod cli;
 pub mod coach;
-pub mod commands;
 pub mod config;
 pub mod events;
+#[cfg(feature = "engine")]
 pub mod pipeline;
+#[cfg(feature = "engine")]
+pub mod session;
+pub mod summary;
 pub mod sysinfo;
 pub mod text;
+#[cfg(feature = "engine")]
 pub mod transcribe;
 pub mod vad;
+pub mod view;

@@ -71,9 +71,7 @@ pub fn fuzzy_syllable(s: &str) -> String {
     out
 }
 
-const INITIALS: [&str; 23] = [
-    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w",
-];
+const INITIALS: [&str; 23] = ["zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w"];
 
 /// Splits a toneless syllable into initial and final (`zhuang` -> `zh`, `uang`).
 pub fn split_syllable(s: &str) -> (&str, &str) {
@@ -159,12 +157,7 @@ impl Normalized {
                 v
             })
             .collect();
-        Self {
-            chars,
-            readings,
-            fuzzy,
-            clause,
-        }
+        Self { chars, readings, fuzzy, clause }
     }
 
     /// Number of characters.
@@ -194,10 +187,7 @@ pub fn spoken_units(text: &str) -> usize {
     let mut n = 0;
     let mut in_word = false;
     for c in text.chars() {
-        if is_han(c) {
-            n += 1;
-            in_word = false;
-        } else if c.is_ascii_digit() {
+        if is_han(c) || c.is_ascii_digit() {
             n += 1;
             in_word = false;
         } else if c.is_alphabetic() {

@@ -35,16 +35,9 @@ impl TranscribeStats {
 }
 
 /// Transcribes each channel; segments come back sorted by start time.
-pub fn transcribe_channels(
-    engine: &WhisperEngine,
-    channels: &[SpeakerAudio],
-    vad: &VadConfig,
-) -> Result<(Vec<SegmentEvent>, TranscribeStats), AsrError> {
+pub fn transcribe_channels(engine: &WhisperEngine, channels: &[SpeakerAudio], vad: &VadConfig) -> Result<(Vec<SegmentEvent>, TranscribeStats), AsrError> {
     let started = Instant::now();
-    let mut stats = TranscribeStats {
-        audio_s: channels.iter().map(|c| c.samples.len()).max().unwrap_or(0) as f64 / 16_000.0,
-        ..Default::default()
-    };
+    let mut stats = TranscribeStats { audio_s: channels.iter().map(|c| c.samples.len()).max().unwrap_or(0) as f64 / 16_000.0, ..Default::default() };
     let mut segments = Vec::new();
     for ch in channels {
         let mut state = engine.new_state()?;

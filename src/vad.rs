@@ -147,7 +147,11 @@ pub fn rms_dbfs(frame: &[f32]) -> f32 {
 enum State {
     Idle,
     /// Speech seen but not yet `min_speech_ms` of it.
-    Onset { start_sample: u64, speech_frames: u32, gap_frames: u32 },
+    Onset {
+        start_sample: u64,
+        speech_frames: u32,
+        gap_frames: u32,
+    },
     Speech,
 }
 
@@ -206,11 +210,7 @@ impl Segmenter {
         let done = self.frames_done / FRAME_SAMPLES as u64;
         let first_kept = done.saturating_sub(self.activity.len() as u64);
         let (a, b) = (from / FRAME_SAMPLES as u64, to.div_ceil(FRAME_SAMPLES as u64).min(done));
-        (a.max(first_kept)..b)
-            .filter(|f| self.activity.get((f - first_kept) as usize).copied().unwrap_or(false))
-            .count() as f64
-            * FRAME_MS
-            / 1000.0
+        (a.max(first_kept)..b).filter(|f| self.activity.get((f - first_kept) as usize).copied().unwrap_or(false)).count() as f64 * FRAME_MS / 1000.0
     }
 
     fn ms_to_frames(ms: u32) -> u32 {
@@ -246,6 +246,11 @@ impl Segmenter {
     /// Samples consumed so far.
     pub fn position_samples(&self) -> u64 {
         self.frames_done + self.pending.len() as u64
+    }
+
+    /// True while speech may be going on (an utterance or its onset).
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state, State::Idle)
     }
 
     /// The utterance in progress, if any: its start sample and audio so far.
@@ -304,20 +309,12 @@ impl Segmenter {
         match self.state {
             State::Idle => {
                 if is_speech {
-                    self.state = State::Onset {
-                        start_sample: frame_start,
-                        speech_frames: 1,
-                        gap_frames: 0,
-                    };
+                    self.state = State::Onset { start_sample: frame_start, speech_frames: 1, gap_frames: 0 };
                 } else {
                     self.trim_idle_buffer();
                 }
             }
-            State::Onset {
-                start_sample,
-                speech_frames,
-                gap_frames,
-            } => {
+            State::Onset { start_sample, speech_frames, gap_frames } => {
                 let (s, g) = if is_speech { (speech_frames + 1, 0) } else { (speech_frames, gap_frames + 1) };
                 if g > 3 {
                     self.state = State::Idle;
@@ -333,11 +330,7 @@ impl Segmenter {
                     self.frame_db = vec![db; n_frames];
                     self.state = State::Speech;
                 } else {
-                    self.state = State::Onset {
-                        start_sample,
-                        speech_frames: s,
-                        gap_frames: g,
-                    };
+                    self.state = State::Onset { start_sample, speech_frames: s, gap_frames: g };
                 }
             }
             State::Speech => {
@@ -367,9 +360,7 @@ impl Segmenter {
         let n = self.frame_db.len();
         let look = (1000.0 / FRAME_MS) as usize;
         let from = n.saturating_sub(look);
-        let quietest = (from..n)
-            .min_by(|a, b| self.frame_db[*a].total_cmp(&self.frame_db[*b]))
-            .unwrap_or(n.saturating_sub(1));
+        let quietest = (from..n).min_by(|a, b| self.frame_db[*a].total_cmp(&self.frame_db[*b])).unwrap_or(n.saturating_sub(1));
         let cut_at = (self.utt_start + ((quietest + 1) * FRAME_SAMPLES) as u64).min(self.frames_done);
         let remainder: Vec<f32> = self.frame_db.get(quietest + 1..).map(<[f32]>::to_vec).unwrap_or_default();
         self.emit(cut_at, CutReason::MaxLength, out);

@@ -11,13 +11,7 @@ use util::*;
 fn analyze(input: &str, extra: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
     let mut args = vec!["analyze", "-"];
     args.extend_from_slice(extra);
-    let mut child = Command::new(bin())
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = Command::new(bin()).args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let lines = json_lines(&out);
@@ -85,9 +79,7 @@ fn anger_trend_rises_over_a_call() {
 fn speaking_rate_and_the_180_second_rule_are_tracked_per_call() {
     // Two agent turns of 40 characters in 10 s each: 240 characters per minute.
     let fast = "您好这边帮您查了一下您的套餐是八十八元的每个月包含三十个G的流量和五百分钟";
-    let input = format!(
-        "[00:00] C: 你们乱扣我话费，我要投诉\n[00:05] A: {fast}\n[00:15] A: {fast}\n[03:10] C: 还是没解决\n"
-    );
+    let input = format!("[00:00] C: 你们乱扣我话费，我要投诉\n[00:05] A: {fast}\n[00:15] A: {fast}\n[03:10] C: 还是没解决\n");
     let (_, v) = analyze(&input, &[]);
     let last = &v[3]["call"];
     assert!(last["complaint_open_s"].as_f64().unwrap() >= 180.0, "{last}");

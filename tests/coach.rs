@@ -19,10 +19,7 @@ fn dialogue_files() -> Vec<std::path::PathBuf> {
 
 fn shown_cards(path: &std::path::Path) -> Vec<String> {
     let out = run_ok(&["analyze", path.to_str().unwrap()]);
-    json_lines(&out)
-        .iter()
-        .filter_map(|l| l["card"]["id"].as_str().map(str::to_string))
-        .collect()
+    json_lines(&out).iter().filter_map(|l| l["card"]["id"].as_str().map(str::to_string)).collect()
 }
 
 #[test]

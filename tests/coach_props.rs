@@ -3,11 +3,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use callcoach::analysis::{AgentTurn, Analysis, CallSummary, Churn, CustomerTurn, Emotion, Level, Reason, Trend};
+use callcoach::analysis::{
+    AgentTurn, Analysis, AnalysisConfig, CallAnalysis, CallProgress, Churn, CustomerTurn, Emotion, Level, Lexicons, Reason, Trend, Turn,
+};
 use callcoach::coach::watch::{PlaybookWatcher, Reload};
 use callcoach::coach::{CardAction, Coach, CoachEvent, Playbook, Stage};
 use callcoach::events::Speaker;
 use proptest::prelude::*;
+
+fn repo(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
 
 fn level() -> impl Strategy<Value = Level> {
     prop_oneof![Just(Level::Calm), Just(Level::Annoyed), Just(Level::Angry)]
@@ -19,8 +25,8 @@ fn reason() -> impl Strategy<Value = Option<Reason>> {
 
 prop_compose! {
     fn summary()(churn in any::<bool>(), reason in reason(), level in level(), flags in proptest::collection::vec(any::<bool>(), 9),
-                 open in proptest::option::of(0.0f64..400.0), fast in any::<bool>(), turns in 0u32..4) -> CallSummary {
-        CallSummary {
+                 open in proptest::option::of(0.0f64..400.0), fast in any::<bool>(), turns in 0u32..4) -> CallProgress {
+        CallProgress {
             churn_intent: churn,
             churn_turns: turns,
             reason,
@@ -36,7 +42,7 @@ prop_compose! {
             agent_confirmed: flags[3] && flags[5] && flags[6],
             customer_insists: flags[3] && flags[7] && !flags[5],
             complaint_open_s: open,
-            agent_rate_flag: fast.then(|| "too_fast".to_string()),
+            agent_rate_flag: fast.then_some(callcoach::analysis::RateFlag::TooFast),
             agent_rate_cpm: fast.then_some(200.0),
             ..Default::default()
         }
@@ -90,7 +96,7 @@ proptest! {
                         prop_assert!(!active.contains_key(&is_alert), "{} shown while {:?} is up", c.id, active.get(&is_alert));
                         if c.stage == Stage::Propose {
                             let upset = a.call.level.is_some_and(|l| l >= Level::Annoyed);
-                            prop_assert!(!(upset && !a.call.agent_empathized), "{} shown to an upset customer before empathy", c.id);
+                            prop_assert!(!upset || a.call.agent_empathized, "{} shown to an upset customer before empathy", c.id);
                         }
                         active.insert(is_alert, c.id.clone());
                     }
@@ -111,19 +117,71 @@ fn an_edited_playbook_reloads_and_a_broken_edit_keeps_the_last_good_one() {
     let dir = tempfile::tempdir().unwrap();
     let cards = dir.path().join("cards");
     std::fs::create_dir_all(&cards).unwrap();
-    let card = |title: &str| format!("[[card]]\nid = \"listen.a\"\ntitle = \"{title}\"\nstage = \"listen\"\nsay = [\"问原因\"]\n[card.when]\nchurn_intent = true\n");
+    let card =
+        |title: &str| format!("[[card]]\nid = \"listen.a\"\ntitle = \"{title}\"\nstage = \"listen\"\nsay = [\"问原因\"]\n[card.when]\nchurn_intent = true\n");
     std::fs::write(cards.join("a.toml"), card("first")).unwrap();
     let mut w = PlaybookWatcher::new(dir.path()).unwrap();
     assert!(w.check().is_none(), "nothing changed yet");
     std::fs::write(cards.join("a.toml"), card("second version")).unwrap();
     match w.check() {
-        Some(Reload::Reloaded(pb)) => assert_eq!(pb.cards[0].title, "second version"),
+        Some(Reload::Reloaded { playbook, .. }) => assert_eq!(playbook.cards[0].title, "second version"),
         other => panic!("expected a reload, got {other:?}"),
     }
     std::fs::write(cards.join("a.toml"), "[[card]]\nid = \"listen.a\"\ntitle = \"\"\n").unwrap();
     match w.check() {
-        Some(Reload::Failed(e)) => assert!(e.to_string().contains("a.toml"), "{e}"),
+        Some(Reload::Failed(e)) => assert!(e.contains("a.toml"), "{e}"),
         other => panic!("expected a failure, got {other:?}"),
     }
     assert_eq!(w.current().cards[0].title, "second version", "the last good playbook stays");
+    std::fs::write(cards.join("a.toml"), card("third")).unwrap();
+    assert!(matches!(w.check(), Some(Reload::Reloaded { .. })));
+
+    // Lexicons are part of the playbook folder and reload with it.
+    let lexdir = dir.path().join("lexicon");
+    std::fs::create_dir_all(&lexdir).unwrap();
+    let builtin_churn = std::fs::read_to_string(repo("prompts/zh-CN/lexicon/churn.toml")).unwrap();
+    std::fs::write(lexdir.join("churn.toml"), format!("{builtin_churn}\n[[group]]\nname = \"action\"\nweight = 0.9\nterms = [\"去隔壁\"]\n")).unwrap();
+    match w.check() {
+        Some(Reload::Reloaded { lexicons, .. }) => {
+            let mut call = CallAnalysis::new(lexicons, AnalysisConfig::default());
+            let a = call.turn(&Turn {
+                speaker: Speaker::Customer,
+                text: "那我去隔壁了",
+                start: 0.0,
+                end: 2.0,
+                duration_known: true,
+                is_final: true,
+                features: None,
+            });
+            assert!(a.churn.is_some_and(|c| c.intent), "the edited lexicon is in use: {a:?}");
+        }
+        other => panic!("expected the lexicon to reload, got {other:?}"),
+    }
+    std::fs::write(lexdir.join("churn.toml"), "[[group]]\nname = \"no_such_group\"\nweight = 0.5\nterms = [\"x\"]\n").unwrap();
+    match w.check() {
+        Some(Reload::Failed(e)) => assert!(e.contains("churn.toml"), "{e}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_reloaded_playbook_without_the_card_on_screen_clears_it() {
+    let pb = Arc::new(Playbook::builtin().unwrap());
+    let mut coach = Coach::new(pb.clone());
+    let mut call = CallAnalysis::new(Arc::new(Lexicons::embedded().unwrap()), AnalysisConfig::default());
+    let churn =
+        call.turn(&Turn { speaker: Speaker::Customer, text: "我要销户", start: 0.0, end: 2.0, duration_known: true, is_final: true, features: None });
+    let shown = coach.on_analysis(&churn);
+    let (main, _) = coach.active_ids();
+    let main = main.expect("a card for a customer who wants to leave").to_string();
+    assert!(shown.iter().any(|e| matches!(e, CoachEvent::Card(c) if c.id == main)));
+    let mut edited = (*pb).clone();
+    edited.cards.retain(|c| c.id != main);
+    edited.origins.truncate(edited.cards.len());
+    let events = coach.set_playbook(Arc::new(edited));
+    assert!(
+        events.iter().any(|e| matches!(e, CoachEvent::Card(c) if c.id == main && c.action == CardAction::Cleared)),
+        "removing the card on screen clears it: {events:?}"
+    );
+    assert_eq!(coach.active_ids().0, None);
 }

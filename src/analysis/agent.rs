@@ -2,7 +2,7 @@
 //! vague words, the method's steps) and the customer's replies to a proposal.
 
 use super::lexicon::Hit;
-use super::types::{AgentTurn, CustomerTurn};
+use super::{AgentTurn, CustomerTurn};
 use crate::text::{is_han, Normalized};
 
 fn unique_terms<'a>(hits: impl Iterator<Item = &'a Hit>) -> Vec<String> {
@@ -99,9 +99,5 @@ pub fn agent_turn(text: &Normalized, hits: &[Hit]) -> (AgentTurn, Vec<String>) {
 pub fn customer_turn(hits: &[Hit], churn_intent: bool) -> CustomerTurn {
     let any = |g: &str| hits.iter().any(|h| h.group == g);
     let insist = any("insist");
-    CustomerTurn {
-        accept: any("accept") && !insist && !churn_intent,
-        insist,
-        think_it_over: any("think_it_over"),
-    }
+    CustomerTurn { accept: any("accept") && !insist && !churn_intent, insist, think_it_over: any("think_it_over") }
 }

@@ -4,7 +4,7 @@
 //! threats (再不解决我就转网) count.
 
 use super::lexicon::Hit;
-use super::types::Churn;
+use super::Churn;
 use crate::text::Normalized;
 
 /// Characters that may stand between a negation and the action it negates
@@ -35,14 +35,7 @@ pub struct ChurnDetail {
 
 impl ChurnDetail {
     fn none(why: Vec<String>, excluded_clauses: Vec<usize>) -> Self {
-        Self {
-            churn: Churn { intent: false, score: 0.0 },
-            why,
-            action_spans: Vec::new(),
-            excluded_clauses,
-            conditional: false,
-            declined: false,
-        }
+        Self { churn: Churn { intent: false, score: 0.0 }, why, action_spans: Vec::new(), excluded_clauses, conditional: false, declined: false }
     }
 }
 
@@ -60,16 +53,9 @@ pub fn churn_intent(text: &Normalized, churn: &[Hit], reason: &[Hit]) -> ChurnDe
     let competitors = in_group(reason, "competitor_name");
 
     // Candidate actions: lexicon actions plus "switch verb + competitor".
-    let mut actions: Vec<Hit> = churn
-        .iter()
-        .filter(|h| h.group == "action" || h.group == "action_weak")
-        .cloned()
-        .collect();
+    let mut actions: Vec<Hit> = churn.iter().filter(|h| h.group == "action" || h.group == "action_weak").cloned().collect();
     for v in churn.iter().filter(|h| h.group == "switch_verb") {
-        if let Some(c) = competitors
-            .iter()
-            .find(|c| c.start >= v.end && c.start <= v.end + 3 && text.clause[c.start] == text.clause[v.start])
-        {
+        if let Some(c) = competitors.iter().find(|c| c.start >= v.end && c.start <= v.end + 3 && text.clause[c.start] == text.clause[v.start]) {
             actions.push(Hit {
                 group: "switch_carrier".into(),
                 term: format!("{}{}", v.term, c.term),
@@ -106,13 +92,7 @@ pub fn churn_intent(text: &Normalized, churn: &[Hit], reason: &[Hit]) -> ChurnDe
             why.push(format!("negated:{}", a.heard));
             continue;
         }
-        let clause_text: String = text
-            .chars
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| same_clause(*i, a.start))
-            .map(|(_, c)| *c)
-            .collect();
+        let clause_text: String = text.chars.iter().enumerate().filter(|(i, _)| same_clause(*i, a.start)).map(|(_, c)| *c).collect();
         let includes_me = ["我和", "我跟", "我们", "我也", "我要", "我想"].iter().any(|p| clause_text.contains(p));
         let someone_else = third.iter().any(|t| {
             t.end <= a.start
@@ -124,19 +104,14 @@ pub fn churn_intent(text: &Normalized, churn: &[Hit], reason: &[Hit]) -> ChurnDe
             excluded.push(text.clause[a.start]);
             continue;
         }
-        let in_past = past.iter().any(|p| {
-            p.end <= a.start
-                && same_clause(p.start, a.start)
-                && !text.chars[p.end..a.start].iter().any(|c| "想要打算准备".contains(*c))
-        });
+        let in_past =
+            past.iter().any(|p| p.end <= a.start && same_clause(p.start, a.start) && !text.chars[p.end..a.start].iter().any(|c| "想要打算准备".contains(*c)));
         if in_past {
             why.push(format!("past:{}", a.heard));
             excluded.push(text.clause[a.start]);
             continue;
         }
-        let from_competitor = competitors.iter().any(|c| {
-            c.start >= 1 && text.chars[c.start - 1] == '从' && c.end <= a.start && same_clause(c.start, a.start)
-        });
+        let from_competitor = competitors.iter().any(|c| c.start >= 1 && text.chars[c.start - 1] == '从' && c.end <= a.start && same_clause(c.start, a.start));
         let porting_in = from_competitor || port_in.iter().any(|p| same_clause(p.start, a.start) && p.end + 4 >= a.start);
         if porting_in {
             why.push(format!("port_in:{}", a.heard));
@@ -148,11 +123,7 @@ pub fn churn_intent(text: &Normalized, churn: &[Hit], reason: &[Hit]) -> ChurnDe
     if valid.is_empty() {
         return ChurnDetail::none(why, excluded);
     }
-    let (best, mut score) = valid
-        .iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(h, s)| (h.clone(), *s))
-        .unwrap_or((actions[0].clone(), 0.0));
+    let (best, mut score) = valid.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(h, s)| (h.clone(), *s)).unwrap_or((actions[0].clone(), 0.0));
     why.push(format!("churn:{}", best.explain().trim_start_matches("action:").trim_start_matches("action_weak:")));
 
     let conditional = churn.iter().any(|h| h.group == "conditional" && h.start < best.start);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{AnalysisConfig, CallAnalysis, Lexicons, Level, Reason, Turn};
+use super::{AnalysisConfig, CallAnalysis, Level, Lexicons, Reason, Turn};
 use crate::events::Speaker;
 use crate::text::Normalized;
 
@@ -44,21 +44,37 @@ impl Counts {
     }
     /// Precision (1 when nothing was predicted).
     pub fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fp) as f64 }
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
     }
     /// Recall (1 when there was nothing to find).
     pub fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fn_) as f64 }
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
     }
     /// F1.
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
     /// Accuracy.
     pub fn accuracy(&self) -> f64 {
         let n = self.tp + self.fp + self.fn_ + self.tn;
-        if n == 0 { 1.0 } else { (self.tp + self.tn) as f64 / n as f64 }
+        if n == 0 {
+            1.0
+        } else {
+            (self.tp + self.tn) as f64 / n as f64
+        }
     }
 }
 
@@ -188,11 +204,7 @@ impl EvalReport {
 }
 
 fn read_tsv(path: &Path, columns: usize) -> Result<Vec<(usize, Vec<String>)>, CorpusError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CorpusError {
-        path: path.to_path_buf(),
-        line: 0,
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| CorpusError { path: path.to_path_buf(), line: 0, message: e.to_string() })?;
     let mut rows = Vec::new();
     let mut header_seen = false;
     for (i, line) in text.lines().enumerate() {
@@ -205,11 +217,7 @@ fn read_tsv(path: &Path, columns: usize) -> Result<Vec<(usize, Vec<String>)>, Co
         }
         let f: Vec<String> = line.split('\t').map(|s| s.trim().to_string()).collect();
         if f.len() < columns {
-            return Err(CorpusError {
-                path: path.to_path_buf(),
-                line: i + 1,
-                message: format!("expected {columns} tab-separated columns, found {}", f.len()),
-            });
+            return Err(CorpusError { path: path.to_path_buf(), line: i + 1, message: format!("expected {columns} tab-separated columns, found {}", f.len()) });
         }
         rows.push((i + 1, f));
     }
@@ -227,11 +235,7 @@ fn bool_field(path: &Path, line: usize, v: &str) -> Result<bool, CorpusError> {
     match v {
         "1" => Ok(true),
         "0" => Ok(false),
-        other => Err(CorpusError {
-            path: path.to_path_buf(),
-            line,
-            message: format!("expected 1 or 0, found {other:?}"),
-        }),
+        other => Err(CorpusError { path: path.to_path_buf(), line, message: format!("expected 1 or 0, found {other:?}") }),
     }
 }
 
@@ -244,11 +248,7 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
     let mut per_reason: Vec<(Reason, Counts)> = Reason::ALL.iter().map(|r| (*r, Counts::default())).collect();
     for (line, f) in read_tsv(&cpath, 4)? {
         let churn = bool_field(&cpath, line, &f[1])?;
-        let reason: Option<Reason> = if f[2] == "-" {
-            None
-        } else {
-            Some(f[2].parse().map_err(|m| CorpusError { path: cpath.clone(), line, message: m })?)
-        };
+        let reason: Option<Reason> = if f[2] == "-" { None } else { Some(f[2].parse().map_err(|m| CorpusError { path: cpath.clone(), line, message: m })?) };
         let level: Level = f[3].parse().map_err(|m| CorpusError { path: cpath.clone(), line, message: m })?;
         let mut call = CallAnalysis::new(lex.clone(), cfg.clone());
         let a = call.turn(&Turn { speaker: Speaker::Customer, text: &f[0], start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });

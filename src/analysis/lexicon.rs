@@ -151,11 +151,7 @@ impl Lexicon {
     /// Parses and validates a lexicon; `allowed` lists the group names this
     /// file may use.
     pub fn parse(text: &str, path: &Path, allowed: &[&str]) -> Result<Self, LexiconError> {
-        let err = |line: usize, message: String| LexiconError {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
+        let err = |line: usize, message: String| LexiconError { path: path.to_path_buf(), line, message };
         let doc: FileDoc = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
             err(line, e.message().trim().to_string())
@@ -163,19 +159,13 @@ impl Lexicon {
         if doc.group.is_empty() {
             return Err(err(1, "no [[group]] tables".into()));
         }
-        let mut lex = Lexicon {
-            source: path.to_path_buf(),
-            ..Default::default()
-        };
+        let mut lex = Lexicon { source: path.to_path_buf(), ..Default::default() };
         let mut seen: HashMap<(usize, String), usize> = HashMap::new();
         for g in doc.group {
             let name_line = line_of(text, g.name.span().start);
             let name = g.name.into_inner();
             if !allowed.contains(&name.as_str()) {
-                return Err(err(
-                    name_line,
-                    format!("unknown group name {name:?}; this file takes: {}", allowed.join(", ")),
-                ));
+                return Err(err(name_line, format!("unknown group name {name:?}; this file takes: {}", allowed.join(", "))));
             }
             let w_line = line_of(text, g.weight.span().start);
             let weight = g.weight.into_inner();
@@ -195,8 +185,7 @@ impl Lexicon {
                 }
                 // Patterns see the folded text: 您 -> 你, full-width punctuation -> ASCII.
                 let folded: String = src.replace('您', "你");
-                let re = regex::Regex::new(&folded)
-                    .map_err(|e| err(line, format!("pattern {src:?} is not a valid regular expression: {e}")))?;
+                let re = regex::Regex::new(&folded).map_err(|e| err(line, format!("pattern {src:?} is not a valid regular expression: {e}")))?;
                 if re.is_match("") {
                     return Err(err(line, format!("pattern {src:?} matches empty text")));
                 }
@@ -223,13 +212,7 @@ impl Lexicon {
                     None => MatchMode::Chars,
                 };
                 let syllables: Vec<Option<&'static str>> = chars.iter().map(|c| pinyin_of(*c)).collect();
-                lex.terms.push(Term {
-                    text: term_text,
-                    chars,
-                    syllables,
-                    mode,
-                    group: gi,
-                });
+                lex.terms.push(Term { text: term_text, chars, syllables, mode, group: gi });
             }
         }
         lex.index();
@@ -238,11 +221,7 @@ impl Lexicon {
 
     /// Reads and parses a file.
     pub fn load(path: &Path, allowed: &[&str]) -> Result<Self, LexiconError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LexiconError {
-            path: path.to_path_buf(),
-            line: 0,
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| LexiconError { path: path.to_path_buf(), line: 0, message: e.to_string() })?;
         Self::parse(&text, path, allowed)
     }
 
@@ -254,7 +233,6 @@ impl Lexicon {
                     self.by_syllable.entry(s).or_default().push(i);
                 }
             }
-
         }
     }
 
@@ -357,11 +335,7 @@ impl Lexicon {
         }
         let keep: Vec<bool> = hits
             .iter()
-            .map(|h| {
-                !hits.iter().any(|o| {
-                    o.group == h.group && o.start <= h.start && o.end >= h.end && (o.end - o.start) > (h.end - h.start)
-                })
-            })
+            .map(|h| !hits.iter().any(|o| o.group == h.group && o.start <= h.start && o.end >= h.end && (o.end - o.start) > (h.end - h.start)))
             .collect();
         let mut out: Vec<Hit> = hits.into_iter().zip(keep).filter(|(_, k)| *k).map(|(h, _)| h).collect();
         // Same span and group from several terms (pinyin duplicates): keep the best.
@@ -375,10 +349,58 @@ impl Lexicon {
 /// across one of them is a coincidence of syllables, not a misheard word:
 /// 家里网络 holds li-wang (离网) across 家里 and 网络.
 const COMMON_WORDS: &[&str] = &[
-    "网络", "家里", "知道", "什么", "时候", "我们", "你们", "他们", "现在", "已经", "这个", "那个", "没有",
-    "可以", "因为", "所以", "还是", "就是", "不是", "一下", "一个", "怎么", "为什么", "这样", "那样", "以后",
-    "以前", "自己", "问题", "电话", "手机", "号码", "今天", "明天", "昨天", "时间", "东西", "地方", "有点",
-    "一直", "还有", "然后", "但是", "如果", "觉得", "需要", "应该", "可能", "真的", "其实", "比较", "而且",
+    "网络",
+    "家里",
+    "知道",
+    "什么",
+    "时候",
+    "我们",
+    "你们",
+    "他们",
+    "现在",
+    "已经",
+    "这个",
+    "那个",
+    "没有",
+    "可以",
+    "因为",
+    "所以",
+    "还是",
+    "就是",
+    "不是",
+    "一下",
+    "一个",
+    "怎么",
+    "为什么",
+    "这样",
+    "那样",
+    "以后",
+    "以前",
+    "自己",
+    "问题",
+    "电话",
+    "手机",
+    "号码",
+    "今天",
+    "明天",
+    "昨天",
+    "时间",
+    "东西",
+    "地方",
+    "有点",
+    "一直",
+    "还有",
+    "然后",
+    "但是",
+    "如果",
+    "觉得",
+    "需要",
+    "应该",
+    "可能",
+    "真的",
+    "其实",
+    "比较",
+    "而且",
 ];
 
 /// Drops sound-alike hits that cut across an exact word: either an exact hit

@@ -6,20 +6,27 @@ use super::lexicon::{Lexicon, LexiconError};
 
 /// Group names each file may use.
 pub const CHURN_GROUPS: &[&str] = &[
-    "action", "action_weak", "switch_verb", "ask_how", "desire", "conditional", "negation", "decline", "just_asking",
-    "third_party", "act_for", "past", "port_in",
+    "action",
+    "action_weak",
+    "switch_verb",
+    "ask_how",
+    "desire",
+    "conditional",
+    "negation",
+    "decline",
+    "just_asking",
+    "third_party",
+    "act_for",
+    "past",
+    "port_in",
 ];
 /// Group names of `reason.toml`.
-pub const REASON_GROUPS: &[&str] = &[
-    "network", "price", "competitor", "competitor_name", "own_carrier", "service", "billing", "plan", "relocation", "fine",
-];
+pub const REASON_GROUPS: &[&str] = &["network", "price", "competitor", "competitor_name", "own_carrier", "service", "billing", "plan", "relocation", "fine"];
 /// Group names of `emotion.toml`.
 pub const EMOTION_GROUPS: &[&str] = &["insult", "threat", "exasperation", "complaint", "intensifier", "exclamation", "calming", "negation", "not_complaint"];
 /// Group names of `agent.toml`.
-pub const AGENT_GROUPS: &[&str] = &[
-    "empathy", "choice", "not_choice", "inflaming", "vague", "accept", "insist", "think_it_over", "proposal", "probe", "confirm",
-    "restate",
-];
+pub const AGENT_GROUPS: &[&str] =
+    &["empathy", "choice", "not_choice", "inflaming", "vague", "accept", "insist", "think_it_over", "proposal", "probe", "confirm", "restate"];
 
 const FILES: [(&str, &str, &[&str]); 4] = [
     ("churn.toml", include_str!("../../prompts/zh-CN/lexicon/churn.toml"), CHURN_GROUPS),
@@ -53,12 +60,7 @@ impl Lexicons {
     }
 
     fn build(load: impl Fn(usize) -> Result<Lexicon, LexiconError>) -> Result<Self, LexiconError> {
-        Ok(Self {
-            churn: load(0)?,
-            reason: load(1)?,
-            emotion: load(2)?,
-            agent: load(3)?,
-        })
+        Ok(Self { churn: load(0)?, reason: load(1)?, emotion: load(2)?, agent: load(3)? })
     }
 
     /// Loads `DIR/lexicon/*.toml`; a file that is absent falls back to the
@@ -66,12 +68,12 @@ impl Lexicons {
     /// wrong is an error with file and line.
     pub fn load_dir(dir: &Path) -> Result<Self, LexiconError> {
         let lexdir = dir.join("lexicon");
+        if !lexdir.exists() && dir.is_dir() {
+            tracing::info!("{} has no lexicon/ folder; using the built-in lexicons", dir.display());
+            return Self::embedded();
+        }
         if !lexdir.is_dir() {
-            return Err(LexiconError {
-                path: lexdir,
-                line: 0,
-                message: "not a directory (a playbook folder holds lexicon/*.toml)".into(),
-            });
+            return Err(LexiconError { path: lexdir, line: 0, message: "not a directory (a playbook folder holds lexicon/*.toml)".into() });
         }
         Self::build(|i| {
             let (name, _, allowed) = FILES[i];

@@ -12,15 +12,14 @@ pub mod eval;
 pub mod lexicon;
 pub mod lexicons;
 pub mod reason;
-pub mod types;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::events::analysis::*;
 pub use lexicons::Lexicons;
-pub use types::*;
 
 use crate::events::{AcousticFeatures, Speaker};
 use crate::text::{spoken_units, Normalized};
@@ -45,14 +44,7 @@ pub struct AnalysisConfig {
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        Self {
-            rate_min_cpm: 120.0,
-            rate_max_cpm: 150.0,
-            rate_tolerance: 0.1,
-            complaint_limit_s: 180.0,
-            trend_window_s: 30.0,
-            anger_half_life_s: 20.0,
-        }
+        Self { rate_min_cpm: 120.0, rate_max_cpm: 150.0, rate_tolerance: 0.1, complaint_limit_s: 180.0, trend_window_s: 30.0, anger_half_life_s: 20.0 }
     }
 }
 
@@ -95,41 +87,11 @@ pub struct Turn<'a> {
     pub features: Option<&'a AcousticFeatures>,
 }
 
-/// The analysis of one turn (the `analysis` event and `analyze` output).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Analysis {
-    /// Who spoke.
-    pub speaker: Speaker,
-    /// What was said.
-    pub text: String,
-    /// Start, seconds.
-    pub start: f64,
-    /// End, seconds.
-    pub end: f64,
-    /// False for a partial result.
-    #[serde(rename = "final")]
-    pub is_final: bool,
-    /// Churn intent (customer turns).
-    pub churn: Option<Churn>,
-    /// Churn reason named in this turn (customer turns).
-    pub reason: Option<Reason>,
-    /// Anger (customer turns).
-    pub emotion: Option<Emotion>,
-    /// The agent's behaviour (agent turns).
-    pub agent: Option<AgentTurn>,
-    /// Replies to a proposal (customer turns).
-    pub customer: Option<CustomerTurn>,
-    /// Cue words and features behind the decisions.
-    pub why: Vec<String>,
-    /// The call so far.
-    pub call: CallSummary,
-}
-
 /// Per-call analysis state.
 pub struct CallAnalysis {
     lex: Arc<Lexicons>,
     cfg: AnalysisConfig,
-    summary: CallSummary,
+    progress: CallProgress,
     reason_totals: BTreeMap<Reason, f32>,
     anger_history: Vec<(f64, f32)>,
     call_anger: f32,
@@ -137,7 +99,7 @@ pub struct CallAnalysis {
     arousal: [emotion::Arousal; 2],
     agent_rates: Vec<f32>,
     complaint_since: Option<f64>,
-    last_level: types::Level,
+    last_level: Level,
     churn_after_proposal: u32,
 }
 
@@ -151,7 +113,7 @@ impl CallAnalysis {
         Self {
             lex,
             cfg,
-            summary: CallSummary::default(),
+            progress: CallProgress::default(),
             reason_totals: BTreeMap::new(),
             anger_history: Vec::new(),
             call_anger: 0.0,
@@ -159,14 +121,25 @@ impl CallAnalysis {
             arousal: Default::default(),
             agent_rates: Vec::new(),
             complaint_since: None,
-            last_level: types::Level::Calm,
+            last_level: Level::Calm,
             churn_after_proposal: 0,
         }
     }
 
-    /// The call summary after the latest final turn.
-    pub fn summary(&self) -> &CallSummary {
-        &self.summary
+    /// The call so far, after the latest final turn.
+    pub fn progress(&self) -> &CallProgress {
+        &self.progress
+    }
+
+    /// Swaps in reloaded lexicons (a trainer edited the playbook folder);
+    /// the call's state stays.
+    pub fn set_lexicons(&mut self, lex: Arc<Lexicons>) {
+        self.lex = lex;
+    }
+
+    /// The analysis settings in use.
+    pub fn config(&self) -> &AnalysisConfig {
+        &self.cfg
     }
 
     /// Analyses a turn; final turns update the call state.
@@ -185,18 +158,20 @@ impl CallAnalysis {
             agent: None,
             customer: None,
             why: Vec::new(),
-            call: CallSummary::default(),
+            call: CallProgress::default(),
         };
         match turn.speaker {
             Speaker::Customer => self.customer_turn(turn, &norm, &mut out, &mut why),
             Speaker::Agent => self.agent_turn(turn, &norm, &mut out, &mut why),
         }
         if turn.is_final {
-            self.summary.t = self.summary.t.max(turn.end);
-            self.summary.complaint_open_s = self.complaint_since.map(|s| ((turn.end - s).max(0.0) * 10.0).round() / 10.0);
+            let p = &mut self.progress;
+            p.t = p.t.max(turn.end);
+            p.complaint_open_s = self.complaint_since.map(|s| ((turn.end - s).max(0.0) * 10.0).round() / 10.0);
+            p.complaint_over_limit = p.complaint_open_s.is_some_and(|v| v >= self.cfg.complaint_limit_s);
         }
         out.why = why;
-        out.call = self.summary.clone();
+        out.call = self.progress.clone();
         out
     }
 
@@ -231,11 +206,7 @@ impl CallAnalysis {
         let anger = round2(emotion::combine(text_anger, arousal));
         let trend = self.trend(turn.end, anger);
         self.anger_history.push((turn.end, anger));
-        out.emotion = Some(Emotion {
-            anger,
-            level: Level::of(anger),
-            trend,
-        });
+        out.emotion = Some(Emotion { anger, level: Level::of(anger), trend });
 
         let reply = agent::customer_turn(&agent_hits, churn.intent);
         out.customer = Some(reply.clone());
@@ -244,12 +215,7 @@ impl CallAnalysis {
     }
 
     fn trend(&self, now: f64, anger: f32) -> Trend {
-        let window: Vec<f32> = self
-            .anger_history
-            .iter()
-            .filter(|(t, _)| now - *t <= self.cfg.trend_window_s)
-            .map(|(_, a)| *a)
-            .collect();
+        let window: Vec<f32> = self.anger_history.iter().filter(|(t, _)| now - *t <= self.cfg.trend_window_s).map(|(_, a)| *a).collect();
         if window.is_empty() {
             return Trend::Steady;
         }
@@ -275,7 +241,7 @@ impl CallAnalysis {
         reply: &CustomerTurn,
         emotion_hits: &[lexicon::Hit],
     ) {
-        let s = &mut self.summary;
+        let s = &mut self.progress;
         if churn.intent {
             s.churn_intent = true;
             s.churn_turns += 1;
@@ -340,22 +306,39 @@ impl CallAnalysis {
         if let Some(f) = turn.features {
             let _ = self.arousal[0].observe(f);
         }
-        let s = &mut self.summary;
+        let s = &mut self.progress;
+        let t = turn.end;
         s.agent_probed |= a.probe;
         s.agent_restated |= a.restate;
+        if a.probe || a.restate {
+            s.steps.listen.done(t);
+        }
         if a.empathy {
             s.agent_empathized = true;
+            s.steps.empathize.done(t);
         }
         // Only an offer makes a proposal; options offered with it, or after
         // it, make it a choice. A probe listing reasons is not a proposal.
         if a.proposal {
+            // An offer to an upset customer before any empathy skips step 2;
+            // an offer before the reason is known skips step 1.
+            if s.level.is_some_and(|l| l >= Level::Annoyed) && !s.agent_empathized {
+                s.steps.empathize.miss(t);
+            }
+            if s.reason.is_some() {
+                s.steps.listen.done(t);
+            } else {
+                s.steps.listen.miss(t);
+            }
             s.agent_proposed = true;
             s.offered_choice = a.offers_choice;
+            s.steps.propose.done(t);
         } else if a.offers_choice && s.agent_proposed {
             s.offered_choice = true;
         }
         if a.confirm && s.customer_accepted {
             s.agent_confirmed = true;
+            s.steps.confirm.done(t);
         }
         // Speaking rate: from the audio when there is some, else text / time.
         let rate = turn.features.and_then(|f| f.chars_per_min).or_else(|| {
@@ -375,9 +358,9 @@ impl CallAnalysis {
             let hi = self.cfg.rate_max_cpm * (1.0 + self.cfg.rate_tolerance);
             let lo = self.cfg.rate_min_cpm * (1.0 - self.cfg.rate_tolerance);
             s.agent_rate_flag = if v.len() >= 2 && median > hi {
-                Some("too_fast".into())
+                Some(RateFlag::TooFast)
             } else if v.len() >= 2 && median < lo {
-                Some("too_slow".into())
+                Some(RateFlag::TooSlow)
             } else {
                 None
             };

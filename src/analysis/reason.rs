@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::churn::ChurnDetail;
 use super::lexicon::Hit;
-use super::types::Reason;
+use super::Reason;
 use crate::text::Normalized;
 
 /// Evidence below this is not a reason: one weak cue word is not enough.
@@ -34,9 +34,7 @@ pub fn reason_scores(text: &Normalized, hits: &[Hit], churn: &ChurnDetail) -> (B
             continue;
         }
         let Some(r) = Reason::from_group(&h.group) else { continue };
-        let cancelled = fine
-            .iter()
-            .any(|f| f.start >= h.end && f.start <= h.end + 3 && text.clause[f.start] == text.clause[h.start]);
+        let cancelled = fine.iter().any(|f| f.start >= h.end && f.start <= h.end + 3 && text.clause[f.start] == text.clause[h.start]);
         if cancelled {
             why.push(format!("fine:{}", h.heard));
             continue;
@@ -69,9 +67,5 @@ fn has_money_amount(text: &Normalized) -> bool {
 
 /// The best-supported reason, if any reaches [`MIN_REASON_SCORE`].
 pub fn best_reason(scores: &BTreeMap<Reason, f32>) -> Option<Reason> {
-    scores
-        .iter()
-        .filter(|(_, s)| **s >= MIN_REASON_SCORE)
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(r, _)| *r)
+    scores.iter().filter(|(_, s)| **s >= MIN_REASON_SCORE).max_by(|a, b| a.1.total_cmp(b.1)).map(|(r, _)| *r)
 }

@@ -11,6 +11,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 use super::filter::{self, Dropped};
 use super::model::{ggml, ModelError};
 use super::AsrError;
+use super::{DEFAULT_INITIAL_PROMPT, DEFAULT_MIN_AVG_LOGPROB};
 
 /// Shortest input whisper.cpp decodes (it skips anything under 1 s).
 const MIN_DECODE_SAMPLES: usize = 16_000 + 1_600;
@@ -48,16 +49,6 @@ impl Default for AsrConfig {
         }
     }
 }
-
-/// Default confidence floor, as whisper's own `logprob_thold`.
-pub const DEFAULT_MIN_AVG_LOGPROB: f64 = -1.0;
-
-/// Prompt that switches Whisper's Mandarin output to simplified characters
-/// and biases it towards the words of retention calls. Measured with
-/// `cargo bench --bench prompt_bias` on the fixtures: character error rate
-/// 0.167 -> 0.123 and domain keywords heard exactly 7/18 -> 14/18 against the
-/// bare `以下是普通话的句子。`.
-pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子，关于销户、携号转网、套餐、流量、宽带、话费和投诉。";
 
 /// One decoded piece of text.
 #[derive(Debug, Clone)]
@@ -123,11 +114,7 @@ impl WhisperEngine {
         }
         let start = Instant::now();
         let ctx = load_context(&path)?;
-        Ok(Self {
-            ctx,
-            cfg,
-            load_ms: start.elapsed().as_secs_f64() * 1000.0,
-        })
+        Ok(Self { ctx, cfg, load_ms: start.elapsed().as_secs_f64() * 1000.0 })
     }
 
     /// Time the model took to load.
@@ -148,8 +135,7 @@ impl WhisperEngine {
 
     /// Decodes 16 kHz mono samples (one utterance, up to 30 s).
     pub fn transcribe(&self, st: &mut DecoderState, samples_16k: &[f32]) -> Result<Transcript, AsrError> {
-        self.transcribe_abortable(st, samples_16k, None)?
-            .ok_or_else(|| AsrError::Whisper("decoding was aborted".into()))
+        self.transcribe_abortable(st, samples_16k, None)?.ok_or_else(|| AsrError::Whisper("decoding was aborted".into()))
     }
 
     /// Like [`WhisperEngine::transcribe`], but gives up (returning `None`)
@@ -184,7 +170,7 @@ impl WhisperEngine {
                 tracing::debug!(raw = %first.raw, kept = %once, "loop on a sized context; keeping one copy");
                 first.raw = once;
             } else {
-                let wider = (ctx * 3).max(768).min(1500);
+                let wider = (ctx * 3).clamp(768, 1500);
                 tracing::debug!(raw = %first.raw, tokens = first.n_tokens, "runaway decode on a sized context; decoding again wider");
                 let Some(second) = self.decode_once(st, input, Some(wider), max_tokens, abort)? else {
                     return Ok(None);
@@ -320,13 +306,8 @@ unsafe extern "C" fn abort_when_set(user_data: *mut std::ffi::c_void) -> bool {
 pub fn load_context(path: &Path) -> Result<WhisperContext, ModelError> {
     let mut params = WhisperContextParameters::default();
     params.use_gpu(false);
-    let path_str = path.to_str().ok_or_else(|| ModelError::Invalid {
-        path: path.to_path_buf(),
-        reason: "path is not valid UTF-8".into(),
-    })?;
-    WhisperContext::new_with_params(path_str, params).map_err(|_| ModelError::Load {
-        path: path.to_path_buf(),
-    })
+    let path_str = path.to_str().ok_or_else(|| ModelError::Invalid { path: path.to_path_buf(), reason: "path is not valid UTF-8".into() })?;
+    WhisperContext::new_with_params(path_str, params).map_err(|_| ModelError::Load { path: path.to_path_buf() })
 }
 
 #[cfg(test)]

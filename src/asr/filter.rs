@@ -61,32 +61,53 @@ pub use crate::text::to_simplified;
 /// Lower-cased, simplified, without punctuation or whitespace: the form used
 /// for comparing phrases.
 pub fn normalize_for_match(text: &str) -> String {
-    to_simplified(text)
-        .chars()
-        .filter(|c| c.is_alphanumeric() || *c == '.')
-        .flat_map(char::to_lowercase)
-        .collect()
+    to_simplified(text).chars().filter(|c| c.is_alphanumeric() || *c == '.').flat_map(char::to_lowercase).collect()
 }
 
-/// Longest repeated unit looked for, in characters.
+/// Longest repeated unit looked for, in letters.
 const MAX_UNIT_CHARS: usize = 64;
 
-/// Collapses a unit of 1..=64 characters repeated consecutively more than
-/// `max_repeats` times down to `max_repeats` copies. Returns the new text and
-/// the number of copies removed.
+/// How many letters two copies of a clause may differ in and still count
+/// as the same clause said twice (Whisper doubling a sentence often
+/// mishears one character of the copy).
+fn clause_tolerance(unit: usize) -> usize {
+    if unit >= 6 {
+        (unit / 8).max(1)
+    } else {
+        0
+    }
+}
+
+/// Collapses a unit of 1..=64 letters repeated consecutively more than
+/// `max_repeats` times down to `max_repeats` copies. Letters and digits
+/// are compared, punctuation and spaces between the copies are ignored
+/// (Whisper's doubled sentence often differs only in its commas). Returns
+/// the new text and the number of copies removed.
 pub fn cut_repetitions(text: &str, max_repeats: usize) -> (String, usize) {
     let chars: Vec<char> = text.chars().collect();
-    let mut out: Vec<char> = Vec::with_capacity(chars.len());
+    // The letters and where each sits in `chars`.
+    let letters: Vec<(char, usize)> = chars.iter().enumerate().filter(|(_, c)| c.is_alphanumeric()).map(|(i, c)| (*c, i)).collect();
+    let same = |a: usize, b: usize, unit: usize| -> bool {
+        let tolerance = clause_tolerance(unit);
+        let mut diff = 0;
+        for k in 0..unit {
+            if letters[a + k].0 != letters[b + k].0 {
+                diff += 1;
+                if diff > tolerance {
+                    return false;
+                }
+            }
+        }
+        // The first and last letters must agree: a copy, not a neighbour.
+        letters[a].0 == letters[b].0 && letters[a + unit - 1].0 == letters[b + unit - 1].0
+    };
+    let mut remove = vec![false; chars.len()];
     let mut removed = 0;
     let mut i = 0;
-    'outer: while i < chars.len() {
-        for unit in 1..=MAX_UNIT_CHARS.min((chars.len() - i) / 2) {
-            let pat = &chars[i..i + unit];
-            if pat.iter().all(|c| c.is_whitespace()) {
-                continue;
-            }
+    'outer: while i < letters.len() {
+        for unit in 1..=MAX_UNIT_CHARS.min((letters.len() - i) / 2) {
             let mut reps = 1;
-            while i + (reps + 1) * unit <= chars.len() && &chars[i + reps * unit..i + (reps + 1) * unit] == pat {
+            while i + (reps + 1) * unit <= letters.len() && same(i, i + reps * unit, unit) {
                 reps += 1;
             }
             // Single characters repeat legitimately (哈哈哈, 好好好): allow
@@ -98,18 +119,21 @@ pub fn cut_repetitions(text: &str, max_repeats: usize) -> (String, usize) {
                 _ => 1,
             };
             if reps > limit {
-                for _ in 0..limit {
-                    out.extend_from_slice(pat);
+                // From just after the last kept copy to the end of the last copy.
+                let from = letters[i + limit * unit - 1].1 + 1;
+                let to = letters[i + reps * unit - 1].1;
+                for r in &mut remove[from..=to] {
+                    *r = true;
                 }
                 removed += reps - limit;
                 i += reps * unit;
                 continue 'outer;
             }
         }
-        out.push(chars[i]);
         i += 1;
     }
-    (out.into_iter().collect(), removed)
+    let out: String = chars.iter().zip(&remove).filter(|(_, r)| !**r).map(|(c, _)| *c).collect();
+    (out, removed)
 }
 
 /// Cleans one decoded segment. Returns the text to keep (possibly empty) and
@@ -283,6 +307,21 @@ mod tests {
         assert_eq!(cut_repetitions("那就要流量包。那就要流量包。", 2).0, "那就要流量包。");
         assert_eq!(cut_repetitions("好好好,可以", 2).0, "好好好,可以");
         assert_eq!(cut_repetitions("谢谢谢谢", 2).0, "谢谢谢谢");
+    }
+
+    #[test]
+    fn a_sentence_said_twice_in_one_segment_is_kept_once() {
+        // Seen: a 4-second agent turn transcribed as its sentence twice,
+        // the copies differing in punctuation and one misheard character.
+        let (t, n) = cut_repetitions("好的,我再跟您确认一下。好的,我再跟您确认一下", 2);
+        assert_eq!((t.as_str(), n), ("好的,我再跟您确认一下", 1));
+        let (t, n) = cut_repetitions("非常抱歉给您带来不便,非常抱歉给你带来不便。", 2);
+        assert_eq!((t.as_str(), n), ("非常抱歉给您带来不便。", 1));
+        // Different sentences that share words stay.
+        let two = "我要销户,我要转网";
+        assert_eq!(cut_repetitions(two, 2).0, two);
+        let two = "您看是今天开通,还是明天开通";
+        assert_eq!(cut_repetitions(two, 2).0, two);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
-use serde::{Deserialize, Serialize};
+use crossbeam_channel::{bounded, Receiver, Sender};
+use serde::Serialize;
 
 use super::source::SourceMsg;
 use crate::events::Speaker;
@@ -40,35 +40,7 @@ pub enum CaptureError {
     Config(String),
 }
 
-/// Capture settings (`[capture]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CaptureConfig {
-    /// `auto` (PulseAudio when running, else ALSA), `pulseaudio` or `alsa`.
-    pub host: String,
-    /// The agent's headset microphone (`default` for the default input).
-    pub agent_device: String,
-    /// The customer side, e.g. the monitor of the softphone's output
-    /// (`alsa_output....monitor` under PulseAudio).
-    pub customer_device: String,
-    /// Alternatively one stereo device carrying both sides (left agent,
-    /// right customer as in `[audio]`); when set, the two above are ignored.
-    pub stereo_device: Option<String>,
-    /// How long to wait between attempts to reopen a lost device.
-    pub reopen_every_ms: u64,
-}
-
-impl Default for CaptureConfig {
-    fn default() -> Self {
-        Self {
-            host: "auto".into(),
-            agent_device: "default".into(),
-            customer_device: String::new(),
-            stereo_device: None,
-            reopen_every_ms: 1000,
-        }
-    }
-}
+pub use crate::config::CaptureConfig;
 
 /// What `callcoach devices` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -129,10 +101,7 @@ fn find_device(host: &cpal::Host, name: &str) -> Result<cpal::Device, CaptureErr
     if name == "default" || name.is_empty() {
         return host.default_input_device().ok_or_else(|| CaptureError::NoDevice { name: name.into(), available: "(no default input)".into() });
     }
-    let devices: Vec<cpal::Device> = host
-        .input_devices()
-        .map_err(|e| CaptureError::Audio { device: name.into(), message: e.to_string() })?
-        .collect();
+    let devices: Vec<cpal::Device> = host.input_devices().map_err(|e| CaptureError::Audio { device: name.into(), message: e.to_string() })?.collect();
     if let Some(d) = devices.iter().find(|d| device_name(d) == name || d.id().is_ok_and(|id| id.to_string() == name)) {
         return Ok(d.clone());
     }
@@ -141,10 +110,7 @@ fn find_device(host: &cpal::Host, name: &str) -> Result<cpal::Device, CaptureErr
     if let [d] = by_description[..] {
         return Ok(d.clone());
     }
-    Err(CaptureError::NoDevice {
-        name: name.into(),
-        available: devices.iter().map(device_name).collect::<Vec<_>>().join(", "),
-    })
+    Err(CaptureError::NoDevice { name: name.into(), available: devices.iter().map(device_name).collect::<Vec<_>>().join(", ") })
 }
 
 /// True while a device of that name is listed by the host ("default" always is).
@@ -186,9 +152,7 @@ struct Running {
 
 fn open(host: &cpal::Host, name: &str, overrun: Arc<AtomicU64>) -> Result<Running, CaptureError> {
     let device = find_device(host, name)?;
-    let supported = device
-        .default_input_config()
-        .map_err(|e| CaptureError::Audio { device: name.into(), message: e.to_string() })?;
+    let supported = device.default_input_config().map_err(|e| CaptureError::Audio { device: name.into(), message: e.to_string() })?;
     let format = supported.sample_format();
     let mut config: cpal::StreamConfig = supported.config();
     // Ask for ~20 ms periods: some hosts default to second-long fragments,
@@ -340,18 +304,13 @@ pub fn spawn_device(
                 };
                 // Forward everything captured so far, before looking at errors,
                 // so nothing captured is lost when the device goes away.
-                loop {
-                    match run.filled.try_recv() {
-                        Ok((n, buf)) => {
-                            tracing::trace!(%device, n, "captured");
-                            frames_forwarded += (n / run.channels.max(1)) as u64;
-                            let ok = forward(run, &buf[..n]);
-                            let _ = run.free.try_send(buf);
-                            if !ok {
-                                return;
-                            }
-                        }
-                        Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+                while let Ok((n, buf)) = run.filled.try_recv() {
+                    tracing::trace!(%device, n, "captured");
+                    frames_forwarded += (n / run.channels.max(1)) as u64;
+                    let ok = forward(run, &buf[..n]);
+                    let _ = run.free.try_send(buf);
+                    if !ok {
+                        return;
                     }
                 }
                 let expected = (clock_start.elapsed().as_secs_f64() * run.rate_hz as f64) as u64;

@@ -2,12 +2,13 @@
 //! live calls) capture sources. Everything downstream sees mono 16 kHz f32
 //! frames tagged with a [`Speaker`](crate::events::Speaker).
 
+#[cfg(feature = "engine")]
 pub mod capture;
 pub mod features;
 pub mod layout;
 pub mod replay;
-pub mod source;
 pub mod resample;
+pub mod source;
 pub mod wav;
 
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 //! together in 20 ms chunks, either as fast as the pipeline takes them or
 //! paced like a live call (`--realtime`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -9,27 +11,24 @@ use crossbeam_channel::Sender;
 
 use super::source::SourceMsg;
 use super::wav::WavAudio;
-use crate::config::AudioSection;
-use crate::events::Speaker;
+use crate::events::{EndReason, Speaker, StatusKind};
 
 /// Chunk length fed per step.
 pub const CHUNK_MS: u32 = 20;
 
-/// Which file channel feeds which speaker.
-pub fn channel_map(wav: &WavAudio, layout: &AudioSection) -> Vec<(Speaker, usize)> {
-    if wav.channels.len() == 1 {
-        vec![(layout.mono_role, 0)]
-    } else {
-        vec![(Speaker::Agent, layout.agent_channel), (Speaker::Customer, layout.customer_channel)]
-    }
-}
-
 /// Starts the replay thread. The channel map must have been checked
-/// against the file (see [`crate::audio::layout::speaker_channels`]).
-pub fn spawn_replay(wav: WavAudio, map: Vec<(Speaker, usize)>, realtime: bool, tx: Sender<SourceMsg>) -> std::io::Result<JoinHandle<()>> {
+/// against the file (see [`crate::audio::layout::channel_map`]). When
+/// `stop` is set the replay ends early, as a stopped live call would.
+pub fn spawn_replay(
+    wav: WavAudio,
+    map: Vec<(Speaker, usize)>,
+    realtime: bool,
+    tx: Sender<SourceMsg>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("replay".into()).spawn(move || {
         if let Some(t) = &wav.truncated {
-            let _ = tx.send(SourceMsg::Note { kind: "truncated_input".into(), message: t.clone() });
+            let _ = tx.send(SourceMsg::Note { kind: StatusKind::TruncatedInput, message: t.clone() });
         }
         let rate = wav.sample_rate_hz;
         let step = (rate as usize * CHUNK_MS as usize / 1000).max(1);
@@ -37,6 +36,10 @@ pub fn spawn_replay(wav: WavAudio, map: Vec<(Speaker, usize)>, realtime: bool, t
         let start = Instant::now();
         let mut pos = 0;
         while pos < len {
+            if stop.load(Ordering::Relaxed) {
+                let _ = tx.send(SourceMsg::End { reason: EndReason::Shutdown });
+                return;
+            }
             let end = (pos + step).min(len);
             if realtime {
                 let due = Duration::from_secs_f64(end as f64 / rate as f64);
@@ -52,6 +55,6 @@ pub fn spawn_replay(wav: WavAudio, map: Vec<(Speaker, usize)>, realtime: bool, t
             }
             pos = end;
         }
-        let _ = tx.send(SourceMsg::End);
+        let _ = tx.send(SourceMsg::End { reason: EndReason::InputEnded });
     })
 }

@@ -35,11 +35,7 @@ impl Resampler {
     /// A resampler from `in_rate_hz` to `out_rate_hz`.
     pub fn new(in_rate_hz: u32, out_rate_hz: u32) -> Self {
         let step = in_rate_hz as f64 / out_rate_hz as f64;
-        let cutoff = if out_rate_hz < in_rate_hz {
-            0.94 * out_rate_hz as f64 / in_rate_hz as f64
-        } else {
-            0.94
-        };
+        let cutoff = if out_rate_hz < in_rate_hz { 0.94 * out_rate_hz as f64 / in_rate_hz as f64 } else { 0.94 };
         let mut r = Self {
             in_rate_hz,
             out_rate_hz,
@@ -82,15 +78,10 @@ impl Resampler {
         if x.abs() >= self.half_width {
             return 0.0;
         }
-        let sinc = if x == 0.0 {
-            self.cutoff
-        } else {
-            (PI * self.cutoff * x).sin() / (PI * x)
-        };
+        let sinc = if x == 0.0 { self.cutoff } else { (PI * self.cutoff * x).sin() / (PI * x) };
         // Blackman-Harris over [-half_width, half_width].
         let t = (x / self.half_width + 1.0) * 0.5;
-        let w = 0.35875 - 0.48829 * (2.0 * PI * t).cos() + 0.14128 * (4.0 * PI * t).cos()
-            - 0.01168 * (6.0 * PI * t).cos();
+        let w = 0.35875 - 0.48829 * (2.0 * PI * t).cos() + 0.14128 * (4.0 * PI * t).cos() - 0.01168 * (6.0 * PI * t).cos();
         sinc * w
     }
 
@@ -165,9 +156,7 @@ mod tests {
     use super::*;
 
     fn sine(freq_hz: f64, rate_hz: u32, seconds: f64) -> Vec<f32> {
-        (0..(rate_hz as f64 * seconds) as usize)
-            .map(|i| (2.0 * PI * freq_hz * i as f64 / rate_hz as f64).sin() as f32 * 0.5)
-            .collect()
+        (0..(rate_hz as f64 * seconds) as usize).map(|i| (2.0 * PI * freq_hz * i as f64 / rate_hz as f64).sin() as f32 * 0.5).collect()
     }
 
     /// Amplitude of `freq_hz` in `x` (single-bin DFT).

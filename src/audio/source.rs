@@ -1,6 +1,6 @@
 //! What audio sources send to the pipeline.
 
-use crate::events::Speaker;
+use crate::events::{EndReason, Speaker, StatusKind};
 
 /// A message from a source to the DSP stage.
 #[derive(Debug)]
@@ -37,11 +37,17 @@ pub enum SourceMsg {
     },
     /// A non-fatal note from the source (a truncated file).
     Note {
-        /// Short kind.
-        kind: String,
+        /// What it is about.
+        kind: StatusKind,
         /// Details.
         message: String,
     },
-    /// No more audio.
-    End,
+    /// End the call in progress now (the agent pressed "end call"): the
+    /// utterances in progress are finished and the call is closed.
+    EndCall,
+    /// No more audio: the input ended, or the program is stopping.
+    End {
+        /// `InputEnded` for a recording, `Shutdown` for a stop.
+        reason: EndReason,
+    },
 }

@@ -34,18 +34,10 @@ pub const MIN_SAMPLE_RATE_HZ: u32 = 4_000;
 
 /// Reads a WAV file.
 pub fn read_wav(path: &Path) -> Result<WavAudio, AudioError> {
-    let format_err = |reason: String| AudioError::Format {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let format_err = |reason: String| AudioError::Format { path: path.to_path_buf(), reason };
     let reader = hound::WavReader::open(path).map_err(|e| match e {
-        hound::Error::IoError(source) => AudioError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        hound::Error::FormatError(msg) => {
-            format_err(format!("not a readable WAV file ({msg}); callcoach reads RIFF/WAVE PCM or float"))
-        }
+        hound::Error::IoError(source) => AudioError::Io { path: path.to_path_buf(), source },
+        hound::Error::FormatError(msg) => format_err(format!("not a readable WAV file ({msg}); callcoach reads RIFF/WAVE PCM or float")),
         hound::Error::Unsupported => format_err(
             "unsupported WAV encoding (compressed formats such as A-law, mu-law or ADPCM); \
              convert to PCM first, e.g. `sox in.wav -e signed-integer out.wav`"
@@ -58,10 +50,7 @@ pub fn read_wav(path: &Path) -> Result<WavAudio, AudioError> {
         return Err(format_err("header says 0 channels".into()));
     }
     if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&spec.sample_rate) {
-        return Err(format_err(format!(
-            "sample rate {} Hz is outside {MIN_SAMPLE_RATE_HZ}..{MAX_SAMPLE_RATE_HZ} Hz",
-            spec.sample_rate
-        )));
+        return Err(format_err(format!("sample rate {} Hz is outside {MIN_SAMPLE_RATE_HZ}..{MAX_SAMPLE_RATE_HZ} Hz", spec.sample_rate)));
     }
     let n_ch = spec.channels as usize;
     let declared_frames = reader.duration() as usize;
@@ -88,9 +77,7 @@ pub fn read_wav(path: &Path) -> Result<WavAudio, AudioError> {
     };
     let mut reader = reader;
     match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => {
-            push_all(&mut reader.samples::<f32>().map(|r| r.map(|v| if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 })))
-        }
+        (hound::SampleFormat::Float, 32) => push_all(&mut reader.samples::<f32>().map(|r| r.map(|v| if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 }))),
         (hound::SampleFormat::Int, bits @ 1..=32) => {
             let scale = 1.0 / (1u64 << (bits - 1)) as f32;
             push_all(&mut reader.samples::<i32>().map(|r| r.map(|v| v as f32 * scale)))
@@ -110,11 +97,7 @@ pub fn read_wav(path: &Path) -> Result<WavAudio, AudioError> {
             None => "the file holds no audio samples".into(),
         }));
     }
-    Ok(WavAudio {
-        sample_rate_hz: spec.sample_rate,
-        channels,
-        truncated,
-    })
+    Ok(WavAudio { sample_rate_hz: spec.sample_rate, channels, truncated })
 }
 
 #[cfg(test)]

@@ -10,57 +10,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::events::{AlertEvent, AlertKind, CardAction, CardEvent};
 pub use playbook::{Card, Playbook, PlaybookError, PlaybookErrors, Stage};
 
-use crate::analysis::{Analysis, CallSummary, Level, Reason};
+use crate::analysis::{Analysis, CallProgress, Level, RateFlag, Reason, Trend};
 use crate::events::Speaker;
 use crate::text::Normalized;
-
-/// A card shown to, or taken away from, the agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CardEvent {
-    /// `shown` or `cleared`.
-    pub action: CardAction,
-    /// Card id.
-    pub id: String,
-    /// Step of the method.
-    pub stage: Stage,
-    /// Title.
-    pub title: String,
-    /// Lines to say (placeholders filled), shown cards only.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub say: Vec<String>,
-    /// Tips, shown cards only.
-    #[serde(default, rename = "do", skip_serializing_if = "Vec::is_empty")]
-    pub do_: Vec<String>,
-    /// What not to do, shown cards only.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dont: Vec<String>,
-    /// The triggering turn and the conditions that held.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub why: Vec<String>,
-}
-
-/// Shown or cleared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CardAction {
-    /// The card appears.
-    Shown,
-    /// The card goes away.
-    Cleared,
-}
-
-/// A call-level alert for supervisors (and the event log).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertEvent {
-    /// `churn_intent`, `angry`, `inflaming`, `complaint_180s`, `speaking_rate`.
-    pub kind: String,
-    /// Whose words raised it.
-    pub speaker: Speaker,
-    /// The words, or a short description.
-    pub text: String,
-}
 
 /// What the coach emits after a turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +51,7 @@ pub struct Coach {
     main: Option<Active>,
     alert: Option<Active>,
     last_shown: HashMap<String, f64>,
-    raised: HashMap<String, f64>,
+    raised: HashMap<AlertKind, f64>,
     last_customer_text: String,
 }
 
@@ -130,19 +85,35 @@ fn says_any(folded_turn: &str, words: &[String]) -> bool {
 impl Coach {
     /// A coach for one call.
     pub fn new(playbook: Arc<Playbook>) -> Self {
-        Self {
-            playbook,
-            main: None,
-            alert: None,
-            last_shown: HashMap::new(),
-            raised: HashMap::new(),
-            last_customer_text: String::new(),
-        }
+        Self { playbook, main: None, alert: None, last_shown: HashMap::new(), raised: HashMap::new(), last_customer_text: String::new() }
     }
 
-    /// Swaps in a reloaded playbook; the active cards stay if they still exist.
-    pub fn set_playbook(&mut self, pb: Arc<Playbook>) {
-        self.playbook = pb;
+    /// Swaps in a reloaded playbook. A card on screen that the new playbook
+    /// no longer has (removed or renamed) is cleared, so no screen keeps
+    /// showing it; the others stay.
+    pub fn set_playbook(&mut self, pb: Arc<Playbook>) -> Vec<CoachEvent> {
+        let old = std::mem::replace(&mut self.playbook, pb);
+        let mut out = Vec::new();
+        for slot in [&mut self.main, &mut self.alert] {
+            let gone = slot.as_ref().is_some_and(|a| self.playbook.card(&a.id).is_none());
+            if gone {
+                if let Some(a) = slot.take() {
+                    let (stage, title) = old.card(&a.id).map_or((Stage::Alert, String::new()), |c| (c.stage, c.title.clone()));
+                    out.push(CoachEvent::Card(CardEvent {
+                        action: CardAction::Cleared,
+                        id: a.id,
+                        stage,
+                        title,
+                        say: Vec::new(),
+                        do_: Vec::new(),
+                        dont: Vec::new(),
+                        why: vec!["the reloaded playbook no longer has this card".into()],
+                        show_s: None,
+                    }));
+                }
+            }
+        }
+        out
     }
 
     /// Ids of the cards on screen now (main, alert).
@@ -151,7 +122,7 @@ impl Coach {
     }
 
     /// Checks a card's state conditions against the call.
-    fn state_holds(c: &Card, s: &CallSummary) -> Result<Vec<String>, ()> {
+    fn state_holds(c: &Card, s: &CallProgress) -> Result<Vec<String>, ()> {
         let w = &c.when;
         let mut why = Vec::new();
         let mut check_bool = |name: &str, want: Option<bool>, got: bool| -> Result<(), ()> {
@@ -208,6 +179,14 @@ impl Coach {
                 return Err(());
             }
         }
+        if let Some(want) = w.complaint_over_limit {
+            if s.complaint_over_limit != want {
+                return Err(());
+            }
+            if want {
+                why.push(format!("complaint_open_s={:.0} over the limit", s.complaint_open_s.unwrap_or(0.0)));
+            }
+        }
         if let Some(limit) = w.complaint_open_s_at_least {
             match s.complaint_open_s {
                 Some(open) if open >= limit => why.push(format!("complaint_open_s={open:.0}")),
@@ -217,11 +196,11 @@ impl Coach {
         if w.elapsed_s_at_least.is_some_and(|v| s.t < v) || w.elapsed_s_below.is_some_and(|v| s.t >= v) {
             return Err(());
         }
-        if let Some(rate) = &w.agent_rate {
-            if s.agent_rate_flag.as_deref() != Some(rate.as_str()) {
+        if let Some(rate) = w.agent_rate {
+            if s.agent_rate_flag != Some(rate) {
                 return Err(());
             }
-            why.push(format!("agent_rate={rate} ({} cpm)", s.agent_rate_cpm.unwrap_or(0.0)));
+            why.push(format!("agent_rate={} ({} cpm)", rate.as_str(), s.agent_rate_cpm.unwrap_or(0.0)));
         }
         if c.stage == Stage::Propose && tracker::proposal_blocked(s) {
             return Err(());
@@ -277,6 +256,7 @@ impl Coach {
             do_: if shown { c.do_.clone() } else { Vec::new() },
             dont: if shown { c.dont.clone() } else { Vec::new() },
             why,
+            show_s: (c.stage == Stage::Alert).then_some(c.show_s),
         }
     }
 
@@ -291,6 +271,7 @@ impl Coach {
             do_: Vec::new(),
             dont: Vec::new(),
             why: vec![why.to_string()],
+            show_s: None,
         }))
     }
 
@@ -364,9 +345,8 @@ impl Coach {
             }
         }
         let current = self.main.as_ref().and_then(|m| self.playbook.card(&m.id).map(|c| (c.clone(), m.agent_turns)));
-        let current_holds = current.as_ref().is_some_and(|(c, turns)| {
-            Self::state_holds(c, &summary).is_ok() && c.clear_after_agent_turns.is_none_or(|n| *turns < n)
-        });
+        let current_holds =
+            current.as_ref().is_some_and(|(c, turns)| Self::state_holds(c, &summary).is_ok() && c.clear_after_agent_turns.is_none_or(|n| *turns < n));
         let mut best: Option<(&Card, Vec<String>)> = None;
         for c in self.playbook.cards.iter().filter(|c| c.stage != Stage::Alert) {
             if current.as_ref().is_some_and(|(cur, _)| cur.id == c.id) || self.in_cooldown(c, t) {
@@ -407,33 +387,41 @@ impl Coach {
         self.last_shown.get(&c.id).is_some_and(|at| t - at < c.cooldown_s)
     }
 
-    fn raise_alerts(&mut self, a: &Analysis, s: &CallSummary) -> Vec<CoachEvent> {
+    fn raise_alerts(&mut self, a: &Analysis, s: &CallProgress) -> Vec<CoachEvent> {
         let mut out = Vec::new();
         let t = a.end;
-        let mut raise = |kind: &str, speaker: Speaker, text: String, repeat_after_s: f64, raised: &mut HashMap<String, f64>| {
-            if raised.get(kind).is_some_and(|at| t - at < repeat_after_s) {
+        let mut raise = |kind: AlertKind, speaker: Speaker, text: String, repeat_after_s: f64, raised: &mut HashMap<AlertKind, f64>| {
+            if raised.get(&kind).is_some_and(|at| t - at < repeat_after_s) {
                 return;
             }
-            raised.insert(kind.to_string(), t);
-            out.push(CoachEvent::Alert(AlertEvent { kind: kind.into(), speaker, text }));
+            raised.insert(kind, t);
+            out.push(CoachEvent::Alert(AlertEvent { kind, speaker, text }));
         };
         let raised = &mut self.raised;
         if a.speaker == Speaker::Customer && a.churn.is_some_and(|c| c.intent) {
-            raise("churn_intent", Speaker::Customer, a.text.clone(), f64::INFINITY, raised);
+            raise(AlertKind::ChurnIntent, Speaker::Customer, a.text.clone(), f64::INFINITY, raised);
         }
         if a.is_final && a.emotion.is_some_and(|e| e.level == Level::Angry) {
-            raise("angry", Speaker::Customer, a.text.clone(), 60.0, raised);
+            raise(AlertKind::Angry, Speaker::Customer, a.text.clone(), 60.0, raised);
+        } else if a.is_final && a.emotion.is_some_and(|e| e.trend == Trend::Rising && e.level >= Level::Annoyed) {
+            raise(AlertKind::AngerRising, Speaker::Customer, a.text.clone(), 60.0, raised);
         }
         if let Some(ag) = &a.agent {
             if !ag.inflaming.is_empty() {
-                raise("inflaming", Speaker::Agent, ag.inflaming.join("、"), 0.0, raised);
+                raise(AlertKind::Inflaming, Speaker::Agent, ag.inflaming.join("、"), 0.0, raised);
             }
         }
-        if a.is_final && s.complaint_open_s.is_some_and(|v| v >= 180.0) && !s.customer_accepted {
-            raise("complaint_180s", Speaker::Customer, format!("未解决的投诉已持续 {:.0} 秒", s.complaint_open_s.unwrap_or(0.0)), f64::INFINITY, raised);
+        if a.is_final && s.complaint_over_limit && !s.customer_accepted {
+            raise(
+                AlertKind::ComplaintLimit,
+                Speaker::Customer,
+                format!("未解决的投诉已持续 {:.0} 秒", s.complaint_open_s.unwrap_or(0.0)),
+                f64::INFINITY,
+                raised,
+            );
         }
-        if a.speaker == Speaker::Agent && s.agent_rate_flag.as_deref() == Some("too_fast") {
-            raise("speaking_rate", Speaker::Agent, format!("语速 {:.0} 字/分钟", s.agent_rate_cpm.unwrap_or(0.0)), 120.0, raised);
+        if a.speaker == Speaker::Agent && s.agent_rate_flag == Some(RateFlag::TooFast) {
+            raise(AlertKind::SpeakingRate, Speaker::Agent, format!("语速 {:.0} 字/分钟", s.agent_rate_cpm.unwrap_or(0.0)), 120.0, raised);
         }
         out
     }
@@ -448,10 +436,11 @@ impl Coach {
                 _ => None,
             })
             .collect();
-        shown
-            .iter()
-            .find(|c| c.stage == Stage::Alert)
-            .or_else(|| shown.first())
-            .map(|c| CardRef { id: c.id.clone(), stage: c.stage, title: c.title.clone(), why: c.why.clone() })
+        shown.iter().find(|c| c.stage == Stage::Alert).or_else(|| shown.first()).map(|c| CardRef {
+            id: c.id.clone(),
+            stage: c.stage,
+            title: c.title.clone(),
+            why: c.why.clone(),
+        })
     }
 }

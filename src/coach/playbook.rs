@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Level, Reason, Trend};
+use crate::analysis::{Level, RateFlag, Reason, Trend};
+pub use crate::events::Stage;
 
 /// A playbook problem, located.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -25,35 +26,6 @@ pub struct PlaybookError {
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
 pub struct PlaybookErrors(pub Vec<PlaybookError>);
 
-/// The four steps of the retention method, plus alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    /// 1. Listen and find the root cause.
-    Listen,
-    /// 2. Empathise and soothe.
-    Empathize,
-    /// 3. Offer a solution, with a choice.
-    Propose,
-    /// 4. Confirm and consolidate.
-    Confirm,
-    /// Something the agent must correct now.
-    Alert,
-}
-
-impl Stage {
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Listen => "listen",
-            Self::Empathize => "empathize",
-            Self::Propose => "propose",
-            Self::Confirm => "confirm",
-            Self::Alert => "alert",
-        }
-    }
-}
-
 /// `reason = "none" | "any" | "<reason>" | ["<reason>", ...]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -69,9 +41,10 @@ impl ReasonCond {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Self::One(s) if s == "none" || s == "any" => Ok(()),
-            Self::One(s) => s.parse::<Reason>().map(drop).map_err(|_| {
-                format!("reason = {s:?}: use none, any, or one of network, price, competitor, service, billing, plan, relocation")
-            }),
+            Self::One(s) => s
+                .parse::<Reason>()
+                .map(drop)
+                .map_err(|_| format!("reason = {s:?}: use none, any, or one of network, price, competitor, service, billing, plan, relocation")),
             Self::AnyOf(v) if v.is_empty() => Err("reason = [] matches nothing".into()),
             Self::AnyOf(_) => Ok(()),
         }
@@ -132,7 +105,10 @@ pub struct When {
     /// Call time below.
     pub elapsed_s_below: Option<f64>,
     /// The agent's speaking rate flag: `too_fast` or `too_slow`.
-    pub agent_rate: Option<String>,
+    pub agent_rate: Option<RateFlag>,
+    /// The unresolved complaint has run past `analysis.complaint_limit_s`
+    /// (the seeds' 180-second rule; the limit is configured, not written here).
+    pub complaint_over_limit: Option<bool>,
     /// Trigger: the customer just said they need to think about it.
     pub think_it_over: Option<bool>,
     /// Trigger: the agent just said a phrase that inflames.
@@ -245,10 +221,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Playbook {
     /// The playbook built into the binary.
     pub fn builtin() -> Result<Self, PlaybookErrors> {
-        let files: Vec<(PathBuf, String)> = BUILTIN
-            .iter()
-            .map(|(n, t)| (PathBuf::from("<built-in>/cards").join(n), t.to_string()))
-            .collect();
+        let files: Vec<(PathBuf, String)> = BUILTIN.iter().map(|(n, t)| (PathBuf::from("<built-in>/cards").join(n), t.to_string())).collect();
         Self::from_files(files, None)
     }
 
@@ -262,10 +235,7 @@ impl Playbook {
         }
         let one = |message: String| PlaybookErrors(vec![PlaybookError { path: cards_dir.clone(), line: 0, message }]);
         let rd = std::fs::read_dir(&cards_dir).map_err(|e| one(format!("cannot read the cards folder: {e}")))?;
-        let mut paths: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
+        let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
         paths.sort();
         if paths.is_empty() {
             return Err(one("no *.toml card files".into()));
@@ -348,11 +318,6 @@ impl Playbook {
                     err(m);
                 }
             }
-            if let Some(rate) = &c.when.agent_rate {
-                if rate != "too_fast" && rate != "too_slow" {
-                    err(format!("agent_rate = {rate:?}: use too_fast or too_slow"));
-                }
-            }
             for words in [&c.when.customer_says, &c.when.agent_says].into_iter().flatten() {
                 if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
                     err("customer_says/agent_says needs non-empty words".into());
@@ -405,10 +370,7 @@ pub fn unreachable_reason(c: &Card) -> Option<String> {
     if (w.think_it_over.is_some() || w.customer_says.is_some()) && (w.inflaming.is_some() || w.agent_says.is_some()) {
         return Some("mixes customer and agent triggers; a turn has one speaker".into());
     }
-    if c.stage == Stage::Propose
-        && w.agent_empathized == Some(false)
-        && w.anger_at_least.is_some_and(|l| l >= Level::Annoyed)
-    {
+    if c.stage == Stage::Propose && w.agent_empathized == Some(false) && w.anger_at_least.is_some_and(|l| l >= Level::Annoyed) {
         return Some("a proposal while the customer is upset and before empathy is never shown (empathize first)".into());
     }
     if let Some(s) = w.stage {

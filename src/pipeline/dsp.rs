@@ -1,6 +1,9 @@
 //! The DSP stage: one thread for both channels. Resamples to 16 kHz, finds
 //! utterances, measures them, and hands finals, speculative and partial
-//! decodes to the recogniser's queue.
+//! decodes to the recogniser's queue. It also decides where calls begin
+//! and end: a call opens at the first speech after idle and closes after
+//! `call_end_silence_s` without speech on either side, when asked
+//! (`end call`), or when the input ends.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -9,13 +12,14 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::queue::{AsrJob, AsrQueue};
+use super::calls::CallMsg;
+use super::queue::{AsrJob, AsrQueue, CallTag};
 use super::Clock;
 use crate::audio::features::{speech_rms_db, Voicing};
 use crate::audio::resample::Resampler;
 use crate::audio::source::SourceMsg;
 use crate::audio::PIPELINE_SAMPLE_RATE_HZ;
-use crate::events::{AcousticFeatures, Event, Speaker, StatusEvent, TimedEvent};
+use crate::events::{AcousticFeatures, EndReason, Speaker, StatusEvent, StatusKind};
 use crate::vad::{sounds_like_speech, Segmenter, Utterance, VadConfig};
 
 /// DSP settings.
@@ -30,6 +34,8 @@ pub struct DspConfig {
     /// Whose speech gets partial results (the customer's by default: that
     /// is where churn intent must be caught early).
     pub partial_speakers: Vec<Speaker>,
+    /// A call ends after this long without speech on either side.
+    pub call_end_silence_s: f64,
 }
 
 impl DspConfig {
@@ -40,6 +46,7 @@ impl DspConfig {
             partial_every_ms: p.partial_every_ms,
             speculative_after_ms: p.speculative_after_ms,
             partial_speakers: p.partial_speakers.clone(),
+            call_end_silence_s: p.call_end_silence_s,
         }
     }
 }
@@ -88,15 +95,61 @@ fn idx(s: Speaker) -> usize {
     }
 }
 
-fn status(clock: &Clock, kind: &str, speaker: Option<Speaker>, message: String) -> TimedEvent {
-    TimedEvent { t: clock.t(), event: Event::Status(StatusEvent { kind: kind.into(), speaker, message }) }
+/// Where calls begin and end, on the stream's timeline (16 kHz samples).
+struct Calls {
+    open: Option<CallTag>,
+    next: CallTag,
+    /// End of the latest speech on either side.
+    last_speech_end: u64,
+    end_silence_samples: u64,
+}
+
+impl Calls {
+    fn new(cfg: &DspConfig) -> Self {
+        Self { open: None, next: 1, last_speech_end: 0, end_silence_samples: (cfg.call_end_silence_s * PIPELINE_SAMPLE_RATE_HZ as f64) as u64 }
+    }
+
+    /// The open call, opening one that starts at `start_sample` if none is.
+    fn ensure_open(&mut self, start_sample: u64, queue: &AsrQueue) -> CallTag {
+        if let Some(c) = self.open {
+            return c;
+        }
+        let call = self.next;
+        self.next += 1;
+        self.open = Some(call);
+        self.last_speech_end = self.last_speech_end.max(start_sample);
+        queue.push(AsrJob::CallOpen { call, start_sample });
+        call
+    }
+
+    fn close(&mut self, reason: EndReason, queue: &AsrQueue) {
+        if let Some(call) = self.open.take() {
+            queue.push(AsrJob::CallClose { call, end_sample: self.last_speech_end, reason });
+        }
+    }
+
+    /// Closes the call once both sides have been quiet long enough.
+    fn check_silence(&mut self, chans: &[Chan; 2], queue: &AsrQueue) {
+        if self.open.is_none() || chans.iter().any(|c| c.seg.is_active()) {
+            return;
+        }
+        let now = chans[0].fed.max(chans[1].fed);
+        if now.saturating_sub(self.last_speech_end) >= self.end_silence_samples {
+            self.close(EndReason::Silence, queue);
+        }
+    }
 }
 
 /// Starts the DSP thread.
-pub fn spawn_dsp(rx: Receiver<SourceMsg>, queue: Arc<AsrQueue>, out: Sender<TimedEvent>, clock: Arc<Clock>, cfg: DspConfig) -> std::io::Result<JoinHandle<()>> {
+pub fn spawn_dsp(rx: Receiver<SourceMsg>, queue: Arc<AsrQueue>, out: Sender<CallMsg>, clock: Arc<Clock>, cfg: DspConfig) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("dsp".into()).spawn(move || {
         let mut chans = [Chan::new(Speaker::Agent, &cfg.vad), Chan::new(Speaker::Customer, &cfg.vad)];
         let mut utts: Vec<Utterance> = Vec::new();
+        let mut calls = Calls::new(&cfg);
+        let status = |kind: StatusKind, speaker: Option<Speaker>, message: String| {
+            let _ = out.send(CallMsg::Status { stream_s: clock.t(), status: StatusEvent { kind, speaker, message } });
+        };
+        let mut end_reason = EndReason::InputEnded;
         while let Ok(msg) = rx.recv() {
             match msg {
                 SourceMsg::Audio { speaker, sample_rate_hz, samples } => {
@@ -113,46 +166,62 @@ pub fn spawn_dsp(rx: Receiver<SourceMsg>, queue: Arc<AsrQueue>, out: Sender<Time
                         r.process(&samples, &mut ch.scratch);
                     }
                     let block = std::mem::take(&mut ch.scratch);
-                    feed(&mut chans, i, &block, &mut utts, &queue, &clock, &cfg);
+                    feed(&mut chans, i, &block, &mut utts, &queue, &clock, &cfg, &mut calls);
                     chans[i].scratch = block;
                     chans[i].scratch.clear();
+                    calls.check_silence(&chans, &queue);
                 }
                 SourceMsg::DeviceLost { speaker, message } => {
                     let i = idx(speaker);
                     // Whatever was being said when the device went away is kept.
                     chans[i].seg.finish(&mut utts);
-                    send_finals(&mut chans, i, &mut utts, &queue, &cfg.vad);
-                    let _ = out.send(status(&clock, "device_lost", Some(speaker), message));
+                    send_finals(&mut chans, i, &mut utts, &queue, &cfg.vad, &mut calls);
+                    status(StatusKind::DeviceLost, Some(speaker), message);
                 }
                 SourceMsg::DeviceBack { speaker, gap_s } => {
                     let i = idx(speaker);
                     let silence = vec![0.0f32; (gap_s * PIPELINE_SAMPLE_RATE_HZ as f64) as usize];
-                    feed(&mut chans, i, &silence, &mut utts, &queue, &clock, &cfg);
-                    let _ = out.send(status(&clock, "device_back", Some(speaker), format!("audio is back after {gap_s:.1} s")));
+                    feed(&mut chans, i, &silence, &mut utts, &queue, &clock, &cfg, &mut calls);
+                    status(StatusKind::DeviceBack, Some(speaker), format!("audio is back after {gap_s:.1} s"));
                 }
                 SourceMsg::Overrun { speaker, samples_lost } => {
-                    let _ = out.send(status(&clock, "overrun", Some(speaker), format!("{samples_lost} samples were lost before the pipeline (buffer full)")));
+                    status(StatusKind::Overrun, Some(speaker), format!("{samples_lost} samples were lost before the pipeline (buffer full)"));
                 }
-                SourceMsg::Note { kind, message } => {
-                    let _ = out.send(status(&clock, &kind, None, message));
+                SourceMsg::Note { kind, message } => status(kind, None, message),
+                SourceMsg::EndCall => {
+                    flush(&mut chans, &mut utts, &queue, &clock, &cfg, &mut calls, false);
+                    calls.close(EndReason::Requested, &queue);
                 }
-                SourceMsg::End => break,
+                SourceMsg::End { reason } => {
+                    end_reason = reason;
+                    break;
+                }
             }
         }
-        for i in 0..2 {
-            if let Some(mut r) = chans[i].resampler.take() {
-                let mut tail = Vec::new();
-                r.finish(&mut tail);
-                feed(&mut chans, i, &tail, &mut utts, &queue, &clock, &cfg);
-            }
-            chans[i].seg.finish(&mut utts);
-            send_finals(&mut chans, i, &mut utts, &queue, &cfg.vad);
-        }
+        flush(&mut chans, &mut utts, &queue, &clock, &cfg, &mut calls, true);
+        calls.close(end_reason, &queue);
         queue.close();
     })
 }
 
-fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance>, queue: &AsrQueue, clock: &Clock, cfg: &DspConfig) {
+/// Finishes the utterances in progress on both sides (and, at the end of
+/// the stream, the resamplers' tails) so nothing said is lost.
+fn flush(chans: &mut [Chan; 2], utts: &mut Vec<Utterance>, queue: &AsrQueue, clock: &Clock, cfg: &DspConfig, calls: &mut Calls, end_of_stream: bool) {
+    for i in 0..2 {
+        if end_of_stream {
+            if let Some(mut r) = chans[i].resampler.take() {
+                let mut tail = Vec::new();
+                r.finish(&mut tail);
+                feed(chans, i, &tail, utts, queue, clock, cfg, calls);
+            }
+        }
+        chans[i].seg.finish(utts);
+        send_finals(chans, i, utts, queue, &cfg.vad, calls);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance>, queue: &AsrQueue, clock: &Clock, cfg: &DspConfig, calls: &mut Calls) {
     let ch = &mut chans[i];
     ch.seg.push(block, utts);
     ch.fed += block.len() as u64;
@@ -161,14 +230,16 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
         ch.fed_log.pop_front();
     }
     clock.fed(chans[0].fed.max(chans[1].fed));
-    send_finals(chans, i, utts, queue, &cfg.vad);
+    send_finals(chans, i, utts, queue, &cfg.vad, calls);
     let ch = &mut chans[i];
     if let Some(p) = ch.seg.pending_end() {
         let key = (p.start_sample, p.speech_end_sample);
         if p.silence_ms >= cfg.speculative_after_ms && ch.speculative_sent != Some(key) {
             if let Some(audio) = ch.seg.audio_between(p.start_sample, p.audio_end_sample).filter(|a| sounds_like_speech(a, &cfg.vad)) {
                 ch.speculative_sent = Some(key);
+                let call = calls.ensure_open(p.start_sample, queue);
                 queue.push(AsrJob::Speculative {
+                    call,
                     speaker: ch.speaker,
                     start_sample: p.start_sample,
                     speech_end_sample: p.speech_end_sample,
@@ -185,7 +256,9 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
                     if !sounds_like_speech(audio, &cfg.vad) {
                         return;
                     }
-                    queue.push(AsrJob::Partial { speaker: ch.speaker, start_sample: s, samples: audio.to_vec(), fed_at: Instant::now() });
+                    let samples = audio.to_vec();
+                    let call = calls.ensure_open(s, queue);
+                    queue.push(AsrJob::Partial { call, speaker: ch.speaker, start_sample: s, samples, fed_at: Instant::now() });
                 }
             }
         }
@@ -194,7 +267,7 @@ fn feed(chans: &mut [Chan; 2], i: usize, block: &[f32], utts: &mut Vec<Utterance
     }
 }
 
-fn send_finals(chans: &mut [Chan; 2], i: usize, utts: &mut Vec<Utterance>, queue: &AsrQueue, vad: &VadConfig) {
+fn send_finals(chans: &mut [Chan; 2], i: usize, utts: &mut Vec<Utterance>, queue: &AsrQueue, vad: &VadConfig, calls: &mut Calls) {
     for u in utts.drain(..) {
         let voicing = Voicing::of(&u.samples);
         if voicing.voiced_fraction < vad.min_voiced_fraction {
@@ -214,7 +287,10 @@ fn send_finals(chans: &mut [Chan; 2], i: usize, utts: &mut Vec<Utterance>, queue
         let ch = &mut chans[i];
         queue.drop_partial(ch.speaker);
         ch.partial_len = 0;
+        let call = calls.ensure_open(u.start_sample, queue);
+        calls.last_speech_end = calls.last_speech_end.max(u.speech_end_sample);
         queue.push(AsrJob::Final {
+            call,
             speaker: ch.speaker,
             start_sample: u.start_sample,
             end_sample: u.end_sample,

@@ -3,7 +3,9 @@
 //! channel, out comes one timeline of typed events.
 
 pub mod asr_worker;
+pub mod calls;
 pub mod dsp;
+pub mod fanout;
 pub mod queue;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,14 +13,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::{unbounded, Receiver, Sender};
 
-use crate::asr::AsrError;
+use crate::asr::{AsrError, WhisperEngine};
 use crate::audio::source::SourceMsg;
-use crate::events::TimedEvent;
+use crate::events::{CallId, CardFeedback, SupervisorNote};
 
-pub use asr_worker::AsrWorkerParts;
+pub use calls::{CallParts, Control};
 pub use dsp::DspConfig;
+pub use fanout::{Delivery, Fanout, QueueReport, Subscription};
 pub use queue::{AsrQueue, QueueStats};
 
 /// The call clock that stamps events: seconds of audio fed so far (replay
@@ -60,30 +63,77 @@ impl Clock {
     }
 }
 
-/// A running pipeline.
+/// Everything a pipeline is made of.
+pub struct PipelineParts {
+    /// The loaded model.
+    pub engine: WhisperEngine,
+    /// Analysis, coach and call identity.
+    pub calls: CallParts,
+    /// Segmentation and decoding schedule.
+    pub dsp: DspConfig,
+    /// Audio arrives in real time (live capture, `--realtime`).
+    pub realtime: bool,
+    /// Finished utterances allowed to wait for Whisper before the source waits.
+    pub max_queued_audio_s: f64,
+}
+
+/// What the agent's screen (or a command) can ask of a running pipeline.
+#[derive(Clone)]
+pub struct Controls {
+    source: Sender<SourceMsg>,
+    calls: Sender<CallMsg>,
+}
+
+use calls::CallMsg;
+
+impl Controls {
+    /// Ends the call in progress now (what is being said is kept).
+    pub fn end_call(&self) {
+        let _ = self.source.send(SourceMsg::EndCall);
+    }
+
+    /// Records the agent's verdict on a card.
+    pub fn card_feedback(&self, feedback: CardFeedback) {
+        let _ = self.calls.send(CallMsg::Control(Control::CardFeedback(feedback)));
+    }
+
+    /// Shows a supervisor's note in the call (if it is still in progress).
+    pub fn note(&self, call_id: Option<CallId>, note: SupervisorNote) {
+        let _ = self.calls.send(CallMsg::Control(Control::Note { call_id, note }));
+    }
+}
+
+/// A running pipeline: DSP, recogniser and call threads.
 pub struct Pipeline {
-    /// The event timeline.
-    pub events: Receiver<TimedEvent>,
-    /// The queue (for its measurements).
+    /// The DSP -> recogniser queue (for its measurements).
     pub queue: Arc<AsrQueue>,
     /// The call clock.
     pub clock: Arc<Clock>,
+    controls: Controls,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Pipeline {
-    /// Starts the DSP and recogniser threads reading from `source`.
-    pub fn start(source: Receiver<SourceMsg>, parts: AsrWorkerParts, dsp: DspConfig, realtime: bool, max_queued_audio_s: f64) -> Result<Self, AsrError> {
-        let clock = Arc::new(Clock::new(realtime));
-        let queue = Arc::new(AsrQueue::new(max_queued_audio_s));
-        let (tx, rx) = bounded::<TimedEvent>(4096);
-        let asr = asr_worker::spawn_asr(parts, queue.clone(), tx.clone(), clock.clone())?;
-        let dsp = dsp::spawn_dsp(source, queue.clone(), tx, clock.clone(), dsp)
-            .map_err(|e| AsrError::Config(format!("cannot start the DSP thread: {e}")))?;
-        Ok(Self { events: rx, queue, clock, handles: vec![dsp, asr] })
+    /// Starts the threads reading from `source`; events go to `fanout`'s
+    /// consumers (subscribe them first). `source_tx` is a sender of the same
+    /// channel, kept for [`Controls::end_call`].
+    pub fn start(source: Receiver<SourceMsg>, source_tx: Sender<SourceMsg>, parts: PipelineParts, fanout: Fanout) -> Result<Self, AsrError> {
+        let clock = Arc::new(Clock::new(parts.realtime));
+        let queue = Arc::new(AsrQueue::new(parts.max_queued_audio_s));
+        let (calls_tx, calls_rx) = unbounded::<CallMsg>();
+        let thread_err = |what: &str, e: std::io::Error| AsrError::Config(format!("cannot start the {what} thread: {e}"));
+        let calls = calls::spawn_calls(parts.calls, calls_rx, fanout, clock.clone(), queue.clone()).map_err(|e| thread_err("call", e))?;
+        let asr = asr_worker::spawn_asr(parts.engine, queue.clone(), calls_tx.clone(), clock.clone())?;
+        let dsp = dsp::spawn_dsp(source, queue.clone(), calls_tx.clone(), clock.clone(), parts.dsp).map_err(|e| thread_err("DSP", e))?;
+        Ok(Self { queue, clock, controls: Controls { source: source_tx, calls: calls_tx }, handles: vec![dsp, asr, calls] })
     }
 
-    /// Waits for the threads after the event stream has ended.
+    /// A handle for the agent's screen.
+    pub fn controls(&self) -> Controls {
+        self.controls.clone()
+    }
+
+    /// Waits for the threads: the input has ended and every event is out.
     pub fn join(self) {
         for h in self.handles {
             if h.join().is_err() {

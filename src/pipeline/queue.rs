@@ -9,13 +9,35 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::events::{AcousticFeatures, Speaker};
+use crate::events::{AcousticFeatures, EndReason, Speaker};
+
+/// The DSP stage's number for a call (the call thread gives it its id).
+pub type CallTag = u64;
 
 /// Work for the recogniser.
 #[derive(Debug, Clone)]
 pub enum AsrJob {
+    /// A call begins at this sample: its first speech after idle. Goes
+    /// through the queue in order with the finals.
+    CallOpen {
+        /// The call.
+        call: CallTag,
+        /// First sample of its first utterance (16 kHz, stream time).
+        start_sample: u64,
+    },
+    /// The call ends; every final of it is ahead of this in the queue.
+    CallClose {
+        /// The call.
+        call: CallTag,
+        /// End of its last speech (16 kHz, stream time).
+        end_sample: u64,
+        /// Why.
+        reason: EndReason,
+    },
     /// A finished utterance.
     Final {
+        /// The call it belongs to.
+        call: CallTag,
         /// Whose.
         speaker: Speaker,
         /// First sample (16 kHz, channel time).
@@ -36,6 +58,8 @@ pub enum AsrJob {
     /// The utterance as it would end if the speaker has stopped: decoded
     /// ahead so the final can be emitted as soon as the silence is confirmed.
     Speculative {
+        /// The call it belongs to.
+        call: CallTag,
         /// Whose.
         speaker: Speaker,
         /// First sample.
@@ -47,6 +71,8 @@ pub enum AsrJob {
     },
     /// The utterance so far, while the speaker is still talking.
     Partial {
+        /// The call it belongs to.
+        call: CallTag,
         /// Whose.
         speaker: Speaker,
         /// First sample.
@@ -99,6 +125,7 @@ fn slot(s: Speaker) -> usize {
 fn job_audio_s(j: &AsrJob) -> f64 {
     match j {
         AsrJob::Final { samples, .. } | AsrJob::Speculative { samples, .. } | AsrJob::Partial { samples, .. } => samples.len() as f64 / 16_000.0,
+        AsrJob::CallOpen { .. } | AsrJob::CallClose { .. } => 0.0,
     }
 }
 
@@ -125,10 +152,14 @@ impl AsrQueue {
     }
 
     /// Queues a job. Finals wait for room; partial and speculative jobs
-    /// replace an older one of the same speaker.
+    /// replace an older one of the same speaker; call marks go in order
+    /// with the finals.
     pub fn push(&self, job: AsrJob) {
         let mut st = self.lock();
         match &job {
+            AsrJob::CallOpen { .. } | AsrJob::CallClose { .. } => {
+                st.finals.push_back((Instant::now(), job));
+            }
             AsrJob::Final { .. } => {
                 let started = Instant::now();
                 while !st.closed && st.stats.queued_audio_s + job_audio_s(&job) > self.max_queued_audio_s && !st.finals.is_empty() {

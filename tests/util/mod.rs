@@ -74,26 +74,14 @@ pub fn require_model() -> PathBuf {
 
 /// Checks that an external tool exists; fails with the package to install.
 pub fn require_tool(tool: &str, package: &str) {
-    let ok = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map(|o| o.status.success()).unwrap_or(false);
     assert!(ok, "`{tool}` is needed by this test: apt-get install {package} (.ci/run installs it)");
 }
 
 /// Runs a shell tool and panics with its output when it fails.
 pub fn sh(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(out.status.success(), "{program} {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
 }
 
 /// Characters compared by [`cer`]: letters and digits, punctuation dropped.
@@ -134,33 +122,19 @@ pub fn zh_lines() -> Vec<Line> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            Line {
-                id: f[0].into(),
-                speaker: f[1].into(),
-                style: f[2].into(),
-                text: f[3].into(),
-            }
+            Line { id: f[0].into(), speaker: f[1].into(), style: f[2].into(), text: f[3].into() }
         })
         .collect()
 }
 
 /// Parses JSON Lines output.
 pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
+    stdout(out).lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))).collect()
 }
 
 /// Writes a 16-bit WAV.
 pub fn write_wav(path: &Path, rate_hz: u32, channels: &[Vec<f32>]) {
-    let spec = hound::WavSpec {
-        channels: channels.len() as u16,
-        sample_rate: rate_hz,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
+    let spec = hound::WavSpec { channels: channels.len() as u16, sample_rate: rate_hz, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     let n = channels.iter().map(Vec::len).max().unwrap_or(0);
     for i in 0..n {

@@ -27,27 +27,14 @@ pub fn hparams_from_ct2(m: &Ct2Model) -> Result<HParams, ModelError> {
     let enc_pos = m.get("encoder/position_encodings/encodings")?;
     let dec_pos = m.get("decoder/position_encodings/encodings")?;
     let emb = m.get("decoder/embeddings/weight")?;
-    let invalid = |reason: String| ModelError::Invalid {
-        path: m.path.clone(),
-        reason,
-    };
+    let invalid = |reason: String| ModelError::Invalid { path: m.path.clone(), reason };
     let dim = |v: &Ct2Variable, i: usize, name: &str| -> Result<i32, ModelError> {
-        v.shape
-            .get(i)
-            .map(|d| *d as i32)
-            .ok_or_else(|| invalid(format!("{name} has shape {:?}", v.shape)))
+        v.shape.get(i).map(|d| *d as i32).ok_or_else(|| invalid(format!("{name} has shape {:?}", v.shape)))
     };
     let heads = |name: &str| -> Result<i32, ModelError> {
-        m.get(name)?
-            .as_int_scalar()
-            .map(|h| h as i32)
-            .ok_or_else(|| invalid(format!("{name} is not an integer scalar")))
+        m.get(name)?.as_int_scalar().map(|h| h as i32).ok_or_else(|| invalid(format!("{name} is not an integer scalar")))
     };
-    let count_layers = |side: &str| {
-        (0..)
-            .take_while(|i| m.has(&format!("{side}/layer_{i}/self_attention/linear_0/weight")))
-            .count() as i32
-    };
+    let count_layers = |side: &str| (0..).take_while(|i| m.has(&format!("{side}/layer_{i}/self_attention/linear_0/weight"))).count() as i32;
     Ok(HParams {
         n_vocab: dim(emb, 0, "decoder/embeddings/weight")?,
         n_audio_ctx: dim(enc_pos, 0, "encoder position encodings")?,
@@ -96,26 +83,15 @@ struct Source<'a> {
 
 fn source_for<'a>(m: &'a Ct2Model, spec: &TensorSpec) -> Result<Source<'a>, ModelError> {
     let name = spec.name.as_str();
-    let whole = |ct2: &str| -> Result<Source<'a>, ModelError> {
-        Ok(Source {
-            var: m.get(ct2)?,
-            rows: None,
-        })
-    };
+    let whole = |ct2: &str| -> Result<Source<'a>, ModelError> { Ok(Source { var: m.get(ct2)?, rows: None }) };
     let part = |ct2: &str, k: usize, of: usize| -> Result<Source<'a>, ModelError> {
         let var = m.get(ct2)?;
         let n = var.shape.first().copied().unwrap_or(0);
         if n % of != 0 {
-            return Err(ModelError::Invalid {
-                path: m.path.clone(),
-                reason: format!("{ct2} has {n} rows, not divisible into {of} projections"),
-            });
+            return Err(ModelError::Invalid { path: m.path.clone(), reason: format!("{ct2} has {n} rows, not divisible into {of} projections") });
         }
         let step = n / of;
-        Ok(Source {
-            var,
-            rows: Some((k * step, (k + 1) * step)),
-        })
+        Ok(Source { var, rows: Some((k * step, (k + 1) * step)) })
     };
     match name {
         "encoder.positional_embedding" => return whole("encoder/position_encodings/encodings"),
@@ -162,10 +138,7 @@ fn source_for<'a>(m: &'a Ct2Model, spec: &TensorSpec) -> Result<Source<'a>, Mode
 }
 
 fn unmapped(m: &Ct2Model, name: &str) -> ModelError {
-    ModelError::Invalid {
-        path: m.path.clone(),
-        reason: format!("no CTranslate2 variable maps to whisper.cpp tensor {name}"),
-    }
+    ModelError::Invalid { path: m.path.clone(), reason: format!("no CTranslate2 variable maps to whisper.cpp tensor {name}") }
 }
 
 /// Converts the source slice to the target ggml type.
@@ -179,10 +152,7 @@ fn encode(src: &Source<'_>, ttype: i32, expect_elems: usize, name: &str) -> Resu
     };
     let n = bytes.len() / elem;
     if n != expect_elems {
-        return Err(format!(
-            "tensor {name}: source has {n} elements (shape {:?}), expected {expect_elems}",
-            var.shape
-        ));
+        return Err(format!("tensor {name}: source has {n} elements (shape {:?}), expected {expect_elems}", var.shape));
     }
     let mut out = Vec::with_capacity(n * if ttype == TYPE_F32 { 4 } else { 2 });
     match (var.dtype, ttype) {
@@ -206,34 +176,20 @@ fn encode(src: &Source<'_>, ttype: i32, expect_elems: usize, name: &str) -> Resu
 
 /// Writes a complete ggml model for `m` to `out`. `progress(done, total)` is
 /// called after each tensor.
-pub fn convert<W: Write>(
-    m: &Ct2Model,
-    vocab: &[Vec<u8>],
-    out: W,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<W, ModelError> {
+pub fn convert<W: Write>(m: &Ct2Model, vocab: &[Vec<u8>], out: W, mut progress: impl FnMut(usize, usize)) -> Result<W, ModelError> {
     check_weight_types(m)?;
     let hp = hparams_from_ct2(m)?;
     if hp.n_mels != 80 {
-        return Err(ModelError::Invalid {
-            path: m.path.clone(),
-            reason: format!("{} mel bins: only 80-bin models (tiny..large-v2) are supported", hp.n_mels),
-        });
+        return Err(ModelError::Invalid { path: m.path.clone(), reason: format!("{} mel bins: only 80-bin models (tiny..large-v2) are supported", hp.n_mels) });
     }
-    let io = |source: std::io::Error| ModelError::Io {
-        path: m.path.clone(),
-        source,
-    };
+    let io = |source: std::io::Error| ModelError::Io { path: m.path.clone(), source };
     let filters = mel::mel_filters(hp.n_mels as usize);
     let mut w = GgmlWriter::begin(out, &hp, &filters, mel::N_FFT / 2 + 1, vocab).map_err(io)?;
     let specs = expected_tensors(&hp);
     for (i, spec) in specs.iter().enumerate() {
         let src = source_for(m, spec)?;
         let elems: usize = spec.dims.iter().map(|d| *d as usize).product();
-        let data = encode(&src, spec.ttype, elems, &spec.name).map_err(|reason| ModelError::Invalid {
-            path: m.path.clone(),
-            reason,
-        })?;
+        let data = encode(&src, spec.ttype, elems, &spec.name).map_err(|reason| ModelError::Invalid { path: m.path.clone(), reason })?;
         w.tensor(spec, &data).map_err(io)?;
         progress(i + 1, specs.len());
     }
@@ -326,10 +282,7 @@ mod tests {
     fn header_and_every_tensor_match_whisper_cpp_expectations() {
         let path = convert_toy();
         let s = ggml::inspect(&path).unwrap();
-        assert_eq!(
-            (s.hparams.n_vocab, s.hparams.n_audio_ctx, s.hparams.n_audio_state, s.hparams.n_audio_head, s.hparams.n_audio_layer),
-            (51865, 3, 4, 1, 1)
-        );
+        assert_eq!((s.hparams.n_vocab, s.hparams.n_audio_ctx, s.hparams.n_audio_state, s.hparams.n_audio_head, s.hparams.n_audio_layer), (51865, 3, 4, 1, 1));
         assert_eq!((s.hparams.n_text_ctx, s.hparams.n_text_state, s.hparams.n_text_layer, s.hparams.n_mels, s.hparams.ftype), (2, 4, 1, 80, 1));
         assert_eq!(s.mel_dims, (80, 201));
         assert_eq!(s.n_vocab_stored, 50257);

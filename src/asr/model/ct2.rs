@@ -117,22 +117,12 @@ impl Ct2Model {
     /// Reads and validates a `model.bin`. `progress` is called with the
     /// number of bytes read so far.
     pub fn read(path: &Path, mut progress: impl FnMut(u64)) -> Result<Self, ModelError> {
-        let file = std::fs::File::open(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
         let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut r = Reader {
-            inner: std::io::BufReader::with_capacity(1 << 20, file),
-            path: path.to_path_buf(),
-            offset: 0,
-            file_len,
-        };
+        let mut r = Reader { inner: std::io::BufReader::with_capacity(1 << 20, file), path: path.to_path_buf(), offset: 0, file_len };
         let binary_version = r.u32("binary version")?;
         if !(5..=6).contains(&binary_version) {
-            return Err(r.bad(format!(
-                "unsupported CTranslate2 binary version {binary_version} (supported: 5, 6)"
-            )));
+            return Err(r.bad(format!("unsupported CTranslate2 binary version {binary_version} (supported: 5, 6)")));
         }
         let spec = r.string("spec name")?;
         let spec_revision = r.u32("spec revision")?;
@@ -149,15 +139,11 @@ impl Ct2Model {
                 shape.push(r.u32(&name)? as usize);
             }
             let code = r.u8(&name)?;
-            let dtype = Ct2DType::from_code(code)
-                .ok_or_else(|| r.bad(format!("variable {name}: unknown data type code {code}")))?;
+            let dtype = Ct2DType::from_code(code).ok_or_else(|| r.bad(format!("variable {name}: unknown data type code {code}")))?;
             let n_bytes = r.u32(&name)? as usize;
             let expected = shape.iter().product::<usize>() * dtype.size_bytes();
             if n_bytes != expected {
-                return Err(r.bad(format!(
-                    "variable {name}: {n_bytes} bytes stored, shape {shape:?} of {} needs {expected}",
-                    dtype.name()
-                )));
+                return Err(r.bad(format!("variable {name}: {n_bytes} bytes stored, shape {shape:?} of {} needs {expected}", dtype.name())));
             }
             let data = r.bytes(n_bytes, &name)?;
             progress(r.offset);
@@ -171,32 +157,17 @@ impl Ct2Model {
                 vars.insert(alias, v);
             }
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            binary_version,
-            spec,
-            spec_revision,
-            vars,
-        })
+        Ok(Self { path: path.to_path_buf(), binary_version, spec, spec_revision, vars })
     }
 
     /// Builds a model from variables already in memory (tests, tools).
     pub fn from_variables(path: PathBuf, vars: HashMap<String, Ct2Variable>) -> Self {
-        Self {
-            path,
-            binary_version: 6,
-            spec: "WhisperSpec".into(),
-            spec_revision: 3,
-            vars,
-        }
+        Self { path, binary_version: 6, spec: "WhisperSpec".into(), spec_revision: 3, vars }
     }
 
     /// A variable by name.
     pub fn get(&self, name: &str) -> Result<&Ct2Variable, ModelError> {
-        self.vars.get(name).ok_or_else(|| ModelError::Invalid {
-            path: self.path.clone(),
-            reason: format!("variable {name} is missing"),
-        })
+        self.vars.get(name).ok_or_else(|| ModelError::Invalid { path: self.path.clone(), reason: format!("variable {name} is missing") })
     }
 
     /// True when a variable exists.
@@ -219,10 +190,7 @@ struct Reader<R> {
 
 impl<R: Read> Reader<R> {
     fn bad(&self, reason: String) -> ModelError {
-        ModelError::Invalid {
-            path: self.path.clone(),
-            reason,
-        }
+        ModelError::Invalid { path: self.path.clone(), reason }
     }
 
     fn fill(&mut self, buf: &mut [u8], what: &str) -> Result<(), ModelError> {
@@ -233,17 +201,9 @@ impl<R: Read> Reader<R> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(ModelError::Truncated {
                 path: self.path.clone(),
-                reason: format!(
-                    "file ends at byte {} while reading {what} ({} bytes needed at offset {})",
-                    self.file_len,
-                    buf.len(),
-                    self.offset
-                ),
+                reason: format!("file ends at byte {} while reading {what} ({} bytes needed at offset {})", self.file_len, buf.len(), self.offset),
             }),
-            Err(source) => Err(ModelError::Io {
-                path: self.path.clone(),
-                source,
-            }),
+            Err(source) => Err(ModelError::Io { path: self.path.clone(), source }),
         }
     }
 
@@ -270,10 +230,7 @@ impl<R: Read> Reader<R> {
         if self.file_len > 0 && n as u64 > remaining {
             return Err(ModelError::Truncated {
                 path: self.path.clone(),
-                reason: format!(
-                    "variable {what} needs {n} bytes at offset {} but the file has only {remaining} left",
-                    self.offset
-                ),
+                reason: format!("variable {what} needs {n} bytes at offset {} but the file has only {remaining} left", self.offset),
             });
         }
         let mut v = vec![0u8; n];

@@ -113,13 +113,7 @@ pub fn expected_tensors(hp: &HParams) -> Vec<TensorSpec> {
     let w = if hp.ftype == 0 { TYPE_F32 } else { TYPE_F16 };
     let f32_ = TYPE_F32;
     let mut out = Vec::new();
-    let mut push = |name: String, dims: &[i32], ttype: i32| {
-        out.push(TensorSpec {
-            name,
-            dims: dims.to_vec(),
-            ttype,
-        })
-    };
+    let mut push = |name: String, dims: &[i32], ttype: i32| out.push(TensorSpec { name, dims: dims.to_vec(), ttype });
     let (a, t, mels) = (hp.n_audio_state, hp.n_text_state, hp.n_mels);
     push("encoder.positional_embedding".into(), &[a, hp.n_audio_ctx], f32_);
     push("encoder.conv1.weight".into(), &[3, mels, a], w);
@@ -156,13 +150,7 @@ pub fn expected_tensors(hp: &HParams) -> Vec<TensorSpec> {
     out
 }
 
-fn block_tensors(
-    push: &mut impl FnMut(String, &[i32], i32),
-    prefix: &str,
-    kind: &str,
-    n: i32,
-    w: i32,
-) {
+fn block_tensors(push: &mut impl FnMut(String, &[i32], i32), prefix: &str, kind: &str, n: i32, w: i32) {
     push(format!("{prefix}.{kind}_ln.weight"), &[n], TYPE_F32);
     push(format!("{prefix}.{kind}_ln.bias"), &[n], TYPE_F32);
     push(format!("{prefix}.{kind}.query.weight"), &[n, n], w);
@@ -189,13 +177,7 @@ pub struct GgmlWriter<W: Write> {
 
 impl<W: Write> GgmlWriter<W> {
     /// Writes magic, hyper-parameters, mel filters and vocabulary.
-    pub fn begin(
-        mut out: W,
-        hp: &HParams,
-        mel: &[f32],
-        n_fft_bins: usize,
-        vocab: &[Vec<u8>],
-    ) -> std::io::Result<Self> {
+    pub fn begin(mut out: W, hp: &HParams, mel: &[f32], n_fft_bins: usize, vocab: &[Vec<u8>]) -> std::io::Result<Self> {
         out.write_all(&MAGIC.to_le_bytes())?;
         for v in hp.to_array() {
             out.write_all(&v.to_le_bytes())?;
@@ -251,16 +233,9 @@ pub struct GgmlSummary {
 /// checks it against what whisper.cpp expects: every tensor present once,
 /// with the right shape and type, and the file not cut short.
 pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
-    let file = std::fs::File::open(path).map_err(|source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
     let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut r = GgmlReader {
-        inner: BufReader::new(file),
-        path: path.to_path_buf(),
-        file_bytes,
-    };
+    let mut r = GgmlReader { inner: BufReader::new(file), path: path.to_path_buf(), file_bytes };
     let magic = r.u32("magic")?;
     if magic != MAGIC {
         return Err(r.invalid(format!(
@@ -282,10 +257,7 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
     r.skip(n_mel as u64 * n_fft as u64 * 4, "mel filters")?;
     let n_vocab_stored = r.i32("vocabulary size")?;
     if !(0..=hparams.n_vocab).contains(&n_vocab_stored) {
-        return Err(r.invalid(format!(
-            "vocabulary holds {n_vocab_stored} tokens, header says {}",
-            hparams.n_vocab
-        )));
+        return Err(r.invalid(format!("vocabulary holds {n_vocab_stored} tokens, header says {}", hparams.n_vocab)));
     }
     for i in 0..n_vocab_stored {
         let len = r.u32("vocabulary")?;
@@ -308,10 +280,7 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
         let name_len = r.i32("tensor header")?;
         let ttype = r.i32("tensor header")?;
         if !(1..=4).contains(&n_dims) || !(1..=256).contains(&name_len) {
-            return Err(r.invalid(format!(
-                "tensor header after {} tensors is corrupt (n_dims {n_dims}, name length {name_len})",
-                tensors.len()
-            )));
+            return Err(r.invalid(format!("tensor header after {} tensors is corrupt (n_dims {n_dims}, name length {name_len})", tensors.len())));
         }
         let mut dims = Vec::with_capacity(n_dims as usize);
         for _ in 0..n_dims {
@@ -334,13 +303,7 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
         r.skip(bytes, &format!("tensor {name}"))?;
         tensors.push(TensorSpec { name, dims, ttype });
     }
-    let summary = GgmlSummary {
-        hparams,
-        mel_dims: (n_mel, n_fft),
-        n_vocab_stored,
-        tensors,
-        file_bytes,
-    };
+    let summary = GgmlSummary { hparams, mel_dims: (n_mel, n_fft), n_vocab_stored, tensors, file_bytes };
     check_against_expected(path, &summary)?;
     Ok(summary)
 }
@@ -349,10 +312,7 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
 /// real loading).
 pub fn read_tensor(path: &Path, name: &str) -> Result<(TensorSpec, Vec<u8>), ModelError> {
     let summary = inspect(path)?;
-    let data = std::fs::read(path).map_err(|source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let data = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
     // Walk the tensor records from the end of the vocabulary.
     let mut off = 4 + 11 * 4 + 8 + (summary.mel_dims.0 * summary.mel_dims.1) as usize * 4 + 4;
     for _ in 0..summary.n_vocab_stored {
@@ -369,10 +329,7 @@ pub fn read_tensor(path: &Path, name: &str) -> Result<(TensorSpec, Vec<u8>), Mod
         }
         off += header + bytes;
     }
-    Err(ModelError::Invalid {
-        path: path.to_path_buf(),
-        reason: format!("no tensor named {name}"),
-    })
+    Err(ModelError::Invalid { path: path.to_path_buf(), reason: format!("no tensor named {name}") })
 }
 
 fn check_against_expected(path: &Path, s: &GgmlSummary) -> Result<(), ModelError> {
@@ -381,21 +338,13 @@ fn check_against_expected(path: &Path, s: &GgmlSummary) -> Result<(), ModelError
         return Ok(());
     }
     let expected = expected_tensors(&s.hparams);
-    let invalid = |reason: String| ModelError::Invalid {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let invalid = |reason: String| ModelError::Invalid { path: path.to_path_buf(), reason };
     for want in &expected {
         match s.tensors.iter().find(|t| t.name == want.name) {
             None => {
                 return Err(ModelError::Truncated {
                     path: path.to_path_buf(),
-                    reason: format!(
-                        "tensor {} is missing ({} of {} tensors present)",
-                        want.name,
-                        s.tensors.len(),
-                        expected.len()
-                    ),
+                    reason: format!("tensor {} is missing ({} of {} tensors present)", want.name, s.tensors.len(), expected.len()),
                 })
             }
             Some(got) if got.dims != want.dims || got.ttype != want.ttype => {
@@ -408,11 +357,7 @@ fn check_against_expected(path: &Path, s: &GgmlSummary) -> Result<(), ModelError
         }
     }
     if s.tensors.len() != expected.len() {
-        return Err(invalid(format!(
-            "{} tensors stored, whisper.cpp expects {}",
-            s.tensors.len(),
-            expected.len()
-        )));
+        return Err(invalid(format!("{} tensors stored, whisper.cpp expects {}", s.tensors.len(), expected.len())));
     }
     Ok(())
 }
@@ -425,17 +370,11 @@ struct GgmlReader<R> {
 
 impl<R: Read + Seek> GgmlReader<R> {
     fn invalid(&self, reason: String) -> ModelError {
-        ModelError::Invalid {
-            path: self.path.clone(),
-            reason,
-        }
+        ModelError::Invalid { path: self.path.clone(), reason }
     }
 
     fn truncated(&self, what: &str) -> ModelError {
-        ModelError::Truncated {
-            path: self.path.clone(),
-            reason: format!("file ends ({} bytes) inside {what}", self.file_bytes),
-        }
+        ModelError::Truncated { path: self.path.clone(), reason: format!("file ends ({} bytes) inside {what}", self.file_bytes) }
     }
 
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, ModelError> {
@@ -445,12 +384,7 @@ impl<R: Read + Seek> GgmlReader<R> {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(ModelError::Io {
-                        path: self.path.clone(),
-                        source,
-                    })
-                }
+                Err(source) => return Err(ModelError::Io { path: self.path.clone(), source }),
             }
         }
         Ok(got)
@@ -476,19 +410,11 @@ impl<R: Read + Seek> GgmlReader<R> {
     }
 
     fn skip(&mut self, n: u64, what: &str) -> Result<(), ModelError> {
-        let pos = self.inner.stream_position().map_err(|source| ModelError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        let pos = self.inner.stream_position().map_err(|source| ModelError::Io { path: self.path.clone(), source })?;
         if pos + n > self.file_bytes {
             return Err(self.truncated(what));
         }
-        self.inner
-            .seek(SeekFrom::Current(n as i64))
-            .map_err(|source| ModelError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+        self.inner.seek(SeekFrom::Current(n as i64)).map_err(|source| ModelError::Io { path: self.path.clone(), source })?;
         Ok(())
     }
 }

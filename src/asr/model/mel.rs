@@ -39,13 +39,9 @@ fn mel_to_hz(mel: f64) -> f64 {
 pub fn mel_filters(n_mels: usize) -> Vec<f32> {
     let n_freqs = N_FFT / 2 + 1;
     let nyquist = SAMPLE_RATE_HZ / 2.0;
-    let fft_freqs: Vec<f64> = (0..n_freqs)
-        .map(|i| i as f64 * nyquist / (n_freqs - 1) as f64)
-        .collect();
+    let fft_freqs: Vec<f64> = (0..n_freqs).map(|i| i as f64 * nyquist / (n_freqs - 1) as f64).collect();
     let (mel_min, mel_max) = (hz_to_mel(0.0), hz_to_mel(nyquist));
-    let mel_points: Vec<f64> = (0..n_mels + 2)
-        .map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64))
-        .collect();
+    let mel_points: Vec<f64> = (0..n_mels + 2).map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64)).collect();
     let mut out = Vec::with_capacity(n_mels * n_freqs);
     for m in 0..n_mels {
         let (lo, center, hi) = (mel_points[m], mel_points[m + 1], mel_points[m + 2]);

@@ -78,9 +78,7 @@ pub fn data_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("CALLCOACH_DATA_DIR") {
         return PathBuf::from(p);
     }
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("callcoach")
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("callcoach")
 }
 
 /// The user's cache directory for downloads (`CALLCOACH_CACHE_DIR` overrides).
@@ -88,9 +86,7 @@ pub fn cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("CALLCOACH_CACHE_DIR") {
         return PathBuf::from(p);
     }
-    dirs::cache_dir()
-        .unwrap_or_else(|| std::env::temp_dir())
-        .join("callcoach")
+    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("callcoach")
 }
 
 /// Where `callcoach model install` puts the converted model.

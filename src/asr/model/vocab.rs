@@ -9,10 +9,7 @@ pub const N_TEXT_TOKENS: usize = 50_257;
 
 /// The GPT-2 `bytes_to_unicode` table, inverted: printable stand-in char -> byte.
 fn unicode_to_byte() -> HashMap<char, u8> {
-    let mut printable: Vec<u32> = (u32::from('!')..=u32::from('~'))
-        .chain(u32::from('¡')..=u32::from('¬'))
-        .chain(u32::from('®')..=u32::from('ÿ'))
-        .collect();
+    let mut printable: Vec<u32> = (u32::from('!')..=u32::from('~')).chain(u32::from('¡')..=u32::from('¬')).chain(u32::from('®')..=u32::from('ÿ')).collect();
     let mut chars = printable.clone();
     let mut extra = 0;
     for b in 0..256u32 {
@@ -22,11 +19,7 @@ fn unicode_to_byte() -> HashMap<char, u8> {
             extra += 1;
         }
     }
-    printable
-        .into_iter()
-        .zip(chars)
-        .filter_map(|(b, c)| Some((char::from_u32(c)?, b as u8)))
-        .collect()
+    printable.into_iter().zip(chars).filter_map(|(b, c)| Some((char::from_u32(c)?, b as u8))).collect()
 }
 
 /// Decodes the first [`N_TEXT_TOKENS`] lines of a CTranslate2 vocabulary.
@@ -36,10 +29,7 @@ pub fn decode_vocabulary(text: &str) -> Result<Vec<Vec<u8>>, (usize, String)> {
     let table = unicode_to_byte();
     let lines: Vec<&str> = text.split('\n').collect();
     if lines.len() < N_TEXT_TOKENS {
-        return Err((
-            lines.len(),
-            format!("vocabulary has {} lines, needs at least {N_TEXT_TOKENS}", lines.len()),
-        ));
+        return Err((lines.len(), format!("vocabulary has {} lines, needs at least {N_TEXT_TOKENS}", lines.len())));
     }
     lines[..N_TEXT_TOKENS]
         .iter()

@@ -1,4 +1,9 @@
-//! The `callcoach` binary: parse the command line, run, map errors to exit codes.
+//! The `callcoach` binary: parse the command line into a validated
+//! configuration, run the command, map errors to exit codes. Everything
+//! else is in the library.
+
+mod cli;
+mod commands;
 
 use std::process::ExitCode;
 
@@ -15,9 +20,9 @@ fn main() -> ExitCode {
 }
 
 fn try_main() -> anyhow::Result<()> {
-    let cli = callcoach::cli::Cli::parse();
+    let cli = cli::Cli::parse();
     init_logging(cli.verbose);
-    callcoach::commands::run(cli)
+    commands::run(cli)
 }
 
 fn init_logging(verbose: u8) {
@@ -28,11 +33,6 @@ fn init_logging(verbose: u8) {
         1 => "info,whisper_rs=warn",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -4,14 +4,14 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use callcoach::analysis::{eval::evaluate, Analysis, CallAnalysis, Turn};
+use callcoach::coach::{CardRef, Coach};
+use callcoach::config::Config;
+use callcoach::events::Speaker;
+use callcoach::text::spoken_units;
 
 use super::{load_lexicons, load_playbook, out_line};
-use crate::analysis::{eval::evaluate, Analysis, CallAnalysis, Turn};
-use crate::coach::{CardRef, Coach};
 use crate::cli::{AnalyzeArgs, EvalArgs};
-use crate::config::Config;
-use crate::events::Speaker;
-use crate::text::spoken_units;
 
 /// One parsed transcript line.
 #[derive(Debug, PartialEq)]
@@ -46,9 +46,7 @@ pub(crate) fn parse_line(line: &str) -> Result<Option<TranscriptLine>, String> {
         }
         rest = after[close + 1..].trim_start();
     }
-    let (who, text) = rest
-        .split_once([':', '：'])
-        .ok_or("expected `C: text` or `A: text` (C = customer, A = agent)")?;
+    let (who, text) = rest.split_once([':', '：']).ok_or("expected `C: text` or `A: text` (C = customer, A = agent)")?;
     let speaker = match who.trim() {
         "C" | "c" | "customer" | "客户" | "用户" => Speaker::Customer,
         "A" | "a" | "agent" | "坐席" | "客服" | "话务员" => Speaker::Agent,
@@ -100,9 +98,18 @@ pub(super) fn run(cfg: &Config, args: &AnalyzeArgs) -> Result<()> {
     };
     let mut bad = 0usize;
     let mut clock = 0.0f64;
-    for (i, line) in reader.lines().enumerate() {
+    for (i, line) in reader.split(b'\n').enumerate() {
         let line = line.with_context(|| format!("{name}:{}: reading", i + 1))?;
-        let parsed = match parse_line(&line) {
+        // A line that is not UTF-8 is reported like any other bad line; the rest is analysed.
+        let line = match String::from_utf8(line) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{name}:{}: not UTF-8 text (invalid byte at column {}); save the transcript as UTF-8", i + 1, e.utf8_error().valid_up_to() + 1);
+                bad += 1;
+                continue;
+            }
+        };
+        let parsed = match parse_line(line.trim_end_matches('\r')) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(e) => {

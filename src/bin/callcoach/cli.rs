@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError};
-use crate::events::Speaker;
+use callcoach::config::{Config, ConfigError};
+use callcoach::events::Speaker;
 
 /// callcoach: live coaching for retention calls, on the agent's own PC.
 #[derive(Debug, Parser)]
@@ -33,15 +33,20 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Transcribe a WAV file (stereo: agent left, customer right).
+    #[cfg(feature = "engine")]
     Transcribe(TranscribeArgs),
     /// Install or check the Whisper model.
+    #[cfg(feature = "engine")]
     #[command(subcommand)]
     Model(ModelCommand),
     /// Replay a recorded call through the live pipeline and print the event timeline.
+    #[cfg(feature = "engine")]
     Replay(ReplayArgs),
-    /// Coach a live call: capture the headset microphone and the customer side.
+    /// Coach live calls: capture the headset microphone and the customer side.
+    #[cfg(feature = "engine")]
     Run(RunArgs),
     /// List the audio input devices cpal sees, with the names to put in the config.
+    #[cfg(feature = "engine")]
     Devices(DevicesArgs),
     /// Analyse a transcript: one turn per line, `C: text` or `A: text`,
     /// optionally prefixed by `[mm:ss]` or `[seconds]`; one JSON object per line out.
@@ -250,12 +255,16 @@ impl Cli {
                 None => Config::default(),
             },
         };
-        let (asr, layout) = match &self.command {
+        let (asr, layout): (Option<&AsrArgs>, Option<&LayoutArgs>) = match &self.command {
+            #[cfg(feature = "engine")]
             Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout)),
+            #[cfg(feature = "engine")]
             Some(Command::Replay(a)) => (Some(&a.asr), Some(&a.layout)),
+            #[cfg(feature = "engine")]
             Some(Command::Run(a)) => (Some(&a.asr), None),
             _ => (None, None),
         };
+        #[cfg(feature = "engine")]
         if let Some(Command::Run(r)) = &self.command {
             if let Some(d) = &r.agent_device {
                 cfg.capture.agent_device = d.clone();
@@ -296,7 +305,7 @@ fn apply_asr(cfg: &mut Config, a: &AsrArgs) {
     }
     if let Some(l) = &a.language {
         cfg.asr.language = l.clone();
-        if l != "zh" && cfg.asr.initial_prompt == crate::asr::engine::DEFAULT_INITIAL_PROMPT {
+        if l != "zh" && cfg.asr.initial_prompt == callcoach::asr::DEFAULT_INITIAL_PROMPT {
             cfg.asr.initial_prompt.clear();
         }
     }

@@ -3,10 +3,10 @@
 use anyhow::{bail, Result};
 
 use super::out_line;
-use crate::analysis::Lexicons;
 use crate::cli::PlaybookCommand;
-use crate::coach::{Playbook, Stage};
-use crate::config::Config;
+use callcoach::analysis::Lexicons;
+use callcoach::coach::{Playbook, Stage};
+use callcoach::config::Config;
 
 pub(super) fn run(cfg: &Config, cmd: PlaybookCommand) -> Result<()> {
     match cmd {

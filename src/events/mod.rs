@@ -1,8 +1,28 @@
-//! The event schema: every stage's output type and its JSON form. `replay
-//! --json`, `transcribe --json` and `analyze` all write these objects, one
-//! per line, tagged by `type`.
+//! The event schema: every payload the wire carries and its JSON form.
+//! `replay --json`, `run --json`, `transcribe --json`, `analyze`, the overlay
+//! and the board all speak it. A leaf: it depends on serde and uuid only,
+//! nothing of the pipeline.
+//!
+//! Every event travels in a [`TimedEvent`] envelope: the schema version
+//! `v`, the call it belongs to (`call_id`), its place in that call (`seq`,
+//! 1, 2, 3, ... without gaps, so a receiver can detect loss and
+//! duplicates), its call time `t`, and the payload tagged by `type`.
+
+pub mod analysis;
+pub mod call;
+pub mod coach;
+pub mod status;
 
 use serde::{Deserialize, Serialize};
+
+pub use analysis::*;
+pub use call::*;
+pub use coach::*;
+pub use status::*;
+
+/// Version of the event schema. Raised when a field changes meaning or
+/// goes away; new optional fields do not raise it.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Which side of the call spoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -20,6 +40,14 @@ impl Speaker {
         match self {
             Self::Agent => Self::Customer,
             Self::Customer => Self::Agent,
+        }
+    }
+
+    /// One character for a transcript line: 坐 (坐席, the agent) or 客 (客户).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Agent => "坐",
+            Self::Customer => "客",
         }
     }
 
@@ -94,39 +122,80 @@ pub struct SegmentEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
+    /// A call began (the first speech after idle).
+    CallStarted(CallStarted),
     /// Recognised speech.
     Segment(SegmentEvent),
     /// The analysis of a segment (churn, reason, emotion, agent behaviour).
-    Analysis(Box<crate::analysis::Analysis>),
+    Analysis(Box<Analysis>),
     /// A coaching card shown or cleared.
-    Card(crate::coach::CardEvent),
+    Card(CardEvent),
     /// A call-level alert (for the supervisors' board).
-    Alert(crate::coach::AlertEvent),
+    Alert(AlertEvent),
+    /// The agent marked a card used or dismissed.
+    CardFeedback(CardFeedback),
+    /// A supervisor's note to the agent.
+    Note(SupervisorNote),
     /// A pipeline condition worth telling the user (device lost, lag).
     Status(StatusEvent),
+    /// The call ended, with its summary.
+    CallEnded(Box<CallEnded>),
 }
 
-/// Something about the pipeline itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusEvent {
-    /// Short machine-readable kind (`device_lost`, `device_back`, `lagging`, `truncated_input`).
-    pub kind: String,
-    /// The channel concerned, if one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speaker: Option<Speaker>,
-    /// Human-readable detail.
-    pub message: String,
+impl Event {
+    /// The `type` tag of this event in JSON.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::CallStarted(_) => "call_started",
+            Self::Segment(_) => "segment",
+            Self::Analysis(_) => "analysis",
+            Self::Card(_) => "card",
+            Self::Alert(_) => "alert",
+            Self::CardFeedback(_) => "card_feedback",
+            Self::Note(_) => "note",
+            Self::Status(_) => "status",
+            Self::CallEnded(_) => "call_ended",
+        }
+    }
 }
 
-/// An event with the call time at which it was emitted.
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// An event in its envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimedEvent {
-    /// Seconds of call audio fed to the pipeline when the event was emitted
-    /// (wall time since start in real-time mode).
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub v: u32,
+    /// The call; absent for statuses between calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<CallId>,
+    /// Place in the call: 1 for `call_started`, then 2, 3, ... without
+    /// gaps up to `call_ended`. Absent between calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Call time in seconds: since the call started. Live and `--realtime`:
+    /// the wall time the event was emitted; a fast replay: the call time of
+    /// the audio the event is about. Between calls: seconds since the
+    /// session started.
     pub t: f64,
     /// The event.
     #[serde(flatten)]
     pub event: Event,
+}
+
+impl TimedEvent {
+    /// An event outside any call.
+    pub fn idle(t: f64, event: Event) -> Self {
+        Self { v: SCHEMA_VERSION, call_id: None, seq: None, t: round_ms(t), event }
+    }
+
+    /// An event of a call.
+    pub fn in_call(call_id: CallId, seq: u64, t: f64, event: Event) -> Self {
+        Self { v: SCHEMA_VERSION, call_id: Some(call_id), seq: Some(seq), t: round_ms(t), event }
+    }
 }
 
 /// Rounds seconds to milliseconds for stable JSON.
@@ -140,9 +209,11 @@ mod tests {
 
     #[test]
     fn segment_json_has_the_documented_shape() {
-        let e = TimedEvent {
-            t: 12.48,
-            event: Event::Segment(SegmentEvent {
+        let e = TimedEvent::in_call(
+            CallId::new(),
+            3,
+            12.48,
+            Event::Segment(SegmentEvent {
                 speaker: Speaker::Customer,
                 start: 10.2,
                 end: 12.1,
@@ -152,8 +223,11 @@ mod tests {
                 features: Some(AcousticFeatures { rms_db: -20.0, ..Default::default() }),
                 dropped: vec![],
             }),
-        };
+        );
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["v"], SCHEMA_VERSION);
+        assert_eq!(v["seq"], 3);
+        assert!(v["call_id"].as_str().is_some_and(|s| s.len() == 36), "{v}");
         assert_eq!(v["type"], "segment");
         assert_eq!(v["speaker"], "customer");
         assert_eq!(v["final"], true);

@@ -4,11 +4,11 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 
-use crate::asr::engine::load_context;
-use crate::asr::model::install::{convert_dir_to, install, InstallOptions, InstallProgress};
-use crate::asr::model::{cache_dir, ggml};
 use crate::cli::ModelCommand;
-use crate::config::Config;
+use callcoach::asr::engine::load_context;
+use callcoach::asr::model::install::{convert_dir_to, install, InstallOptions, InstallProgress};
+use callcoach::asr::model::{cache_dir, ggml};
+use callcoach::config::Config;
 
 pub(super) fn run(cfg: &Config, cmd: ModelCommand) -> Result<()> {
     match cmd {
@@ -19,7 +19,7 @@ pub(super) fn run(cfg: &Config, cmd: ModelCommand) -> Result<()> {
         ModelCommand::Check { path } => {
             let path = path.unwrap_or_else(|| cfg.model_path());
             let s = ggml::inspect(&path)?;
-            crate::asr::engine::route_whisper_logs();
+            callcoach::asr::engine::route_whisper_logs();
             load_context(&path)?;
             super::out_line(&format!(
                 "{}: ok: whisper {} ({}), {} tensors, {} mel bins, {:.0} MB",
@@ -32,7 +32,7 @@ pub(super) fn run(cfg: &Config, cmd: ModelCommand) -> Result<()> {
             ))
         }
         ModelCommand::Convert { ct2_dir, output } => {
-            crate::asr::engine::route_whisper_logs();
+            callcoach::asr::engine::route_whisper_logs();
             let mut bar = ProgressPrinter::new();
             let tmp = output.with_extension("partial");
             let result = convert_dir_to(&ct2_dir.join("model.bin"), &ct2_dir.join("vocabulary.txt"), &tmp, &mut |p| bar.show(p), None)
@@ -47,15 +47,10 @@ pub(super) fn run(cfg: &Config, cmd: ModelCommand) -> Result<()> {
                 }
             };
             std::fs::rename(&tmp, &output).with_context(|| format!("writing {}", output.display()))?;
-            super::out_line(&format!(
-                "converted: {} (whisper {}, {} tensors)",
-                output.display(),
-                summary.hparams.size_name(),
-                summary.tensors.len()
-            ))
+            super::out_line(&format!("converted: {} (whisper {}, {} tensors)", output.display(), summary.hparams.size_name(), summary.tensors.len()))
         }
         ModelCommand::Install(args) => {
-            crate::asr::engine::route_whisper_logs();
+            callcoach::asr::engine::route_whisper_logs();
             let opts = InstallOptions {
                 target: args.output.unwrap_or_else(|| cfg.model_path()),
                 cache_dir: cache_dir(),
@@ -64,8 +59,7 @@ pub(super) fn run(cfg: &Config, cmd: ModelCommand) -> Result<()> {
                 force: args.force,
             };
             let mut bar = ProgressPrinter::new();
-            let report = install(&opts, &mut |p| bar.show(p), &|p| load_context(p).map(drop))
-                .context("installing the Whisper model")?;
+            let report = install(&opts, &mut |p| bar.show(p), &|p| load_context(p).map(drop)).context("installing the Whisper model")?;
             bar.done();
             super::out_line(&format!(
                 "{} model: {} (whisper {}, {:.0} MB)",
@@ -87,11 +81,7 @@ struct ProgressPrinter {
 
 impl ProgressPrinter {
     fn new() -> Self {
-        Self {
-            tty: std::io::stderr().is_terminal(),
-            step: String::new(),
-            last_quarter: -1,
-        }
+        Self { tty: std::io::stderr().is_terminal(), step: String::new(), last_quarter: -1 }
     }
 
     fn show(&mut self, p: InstallProgress) {

@@ -2,10 +2,16 @@
 //! library errors with `anyhow`.
 
 mod analyze;
+#[cfg(feature = "engine")]
 mod live;
+#[cfg(feature = "engine")]
 mod model;
 mod playbook;
+#[cfg(feature = "engine")]
 mod replay;
+#[cfg(feature = "engine")]
+mod timeline;
+#[cfg(feature = "engine")]
 mod transcribe;
 
 use std::io::Write;
@@ -22,13 +28,18 @@ pub fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
     match cli.command {
+        #[cfg(feature = "engine")]
         Some(Command::Transcribe(args)) => transcribe::run(&cfg, &args),
+        #[cfg(feature = "engine")]
         Some(Command::Model(cmd)) => model::run(&cfg, cmd),
         Some(Command::Analyze(args)) => analyze::run(&cfg, &args),
         Some(Command::Eval(args)) => analyze::eval(&cfg, &args),
         Some(Command::Playbook(cmd)) => playbook::run(&cfg, cmd),
+        #[cfg(feature = "engine")]
         Some(Command::Replay(args)) => replay::run(&cfg, &args),
+        #[cfg(feature = "engine")]
         Some(Command::Run(args)) => live::run(&cfg, &args),
+        #[cfg(feature = "engine")]
         Some(Command::Devices(args)) => live::devices(&args),
         None => {
             anyhow::bail!("no command given; try `callcoach --help`")
@@ -37,19 +48,19 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// The lexicons named by the config (a playbook folder, or the built-in ones).
-pub(crate) fn load_lexicons(cfg: &crate::config::Config) -> Result<std::sync::Arc<crate::analysis::Lexicons>> {
+pub(crate) fn load_lexicons(cfg: &callcoach::config::Config) -> Result<std::sync::Arc<callcoach::analysis::Lexicons>> {
     let lex = match &cfg.playbook.dir {
-        Some(dir) => crate::analysis::Lexicons::load_dir(dir)?,
-        None => crate::analysis::Lexicons::embedded()?,
+        Some(dir) => callcoach::analysis::Lexicons::load_dir(dir)?,
+        None => callcoach::analysis::Lexicons::embedded()?,
     };
     Ok(std::sync::Arc::new(lex))
 }
 
 /// The coaching cards named by the config (a playbook folder, or the built-in ones).
-pub(crate) fn load_playbook(cfg: &crate::config::Config) -> Result<std::sync::Arc<crate::coach::Playbook>> {
+pub(crate) fn load_playbook(cfg: &callcoach::config::Config) -> Result<std::sync::Arc<callcoach::coach::Playbook>> {
     let pb = match &cfg.playbook.dir {
-        Some(dir) => crate::coach::Playbook::load_dir(dir)?,
-        None => crate::coach::Playbook::builtin()?,
+        Some(dir) => callcoach::coach::Playbook::load_dir(dir)?,
+        None => callcoach::coach::Playbook::builtin()?,
     };
     Ok(std::sync::Arc::new(pb))
 }
