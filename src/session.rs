@@ -204,12 +204,16 @@ pub fn call_parts(cfg: &Config, source: CallSource) -> Result<CallParts, Session
 #[derive(Clone)]
 pub struct Stopper {
     stop: Arc<AtomicBool>,
+    source: Sender<SourceMsg>,
 }
 
 impl Stopper {
-    /// Asks the session to stop.
+    /// Asks the session to stop (once; asking again changes nothing).
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        if !self.stop.swap(true, Ordering::Relaxed) {
+            let message = "stopping: the utterance in progress is finished and the call is closed".to_string();
+            let _ = self.source.try_send(SourceMsg::Note { kind: StatusKind::Stopping, message });
+        }
     }
 
     /// True once a stop was asked for.
@@ -247,7 +251,7 @@ impl Session {
 
     /// A handle that stops the session gracefully.
     pub fn stopper(&self) -> Stopper {
-        Stopper { stop: self.stop.clone() }
+        Stopper { stop: self.stop.clone(), source: self.source_tx.clone() }
     }
 
     /// The recogniser queue now.

@@ -4,6 +4,8 @@
 
 mod cli;
 mod commands;
+#[cfg(feature = "engine")]
+mod signals;
 
 use std::process::ExitCode;
 

@@ -39,6 +39,7 @@ pub(super) fn run(cfg: &Config, args: &RunArgs) -> Result<()> {
     let mut builder = SessionBuilder::new(cfg, Input::Devices);
     let out = builder.subscribe(if args.json { "json" } else { "terminal" }, output_delivery(args.json));
     let session = builder.start()?;
+    crate::signals::install(session.stopper(), session.controls())?;
     // Stop after --duration-s, or when stdin closes (Ctrl-D / the parent goes away).
     let stopper = session.stopper();
     let limit = args.duration_s;

@@ -23,6 +23,7 @@ pub(super) fn run(cfg: &Config, args: &ReplayArgs) -> Result<()> {
     let mut builder = SessionBuilder::new(cfg, input).partials(!args.no_partials);
     let out = builder.subscribe(if args.json { "json" } else { "terminal" }, output_delivery(args.json));
     let session = builder.start()?;
+    crate::signals::install(session.stopper(), session.controls())?;
     let stats = print_timeline(&out, args.json)?;
     let report = session.wait();
     if args.stats {
