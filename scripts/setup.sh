@@ -7,13 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build: alsa headers (cpal), cmake + clang (whisper.cpp and its bindgen).
+# The overlay window: X11/EGL/Mesa runtime libraries and a font with Chinese
+# glyphs (fonts-noto-cjk).
 # Tests and tools: espeak-ng and sox (synthetic audio), pulseaudio (capture
-# without a sound card), python3-pip (model install).
+# without a sound card), python3-pip (model install), Xvfb + imagemagick +
+# xdotool (a real overlay window and its screenshot).
 PACKAGES=(
   build-essential pkg-config cmake clang libclang-dev libasound2-dev
   python3 python3-pip ca-certificates
+  libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libegl1 libegl-mesa0 libgl1-mesa-dri fontconfig fonts-noto-cjk
   espeak-ng sox
   pulseaudio pulseaudio-utils libasound2-plugins
+  xvfb x11-utils xdotool imagemagick
 )
 
 missing=()

@@ -165,6 +165,70 @@ impl Default for CaptureConfig {
     }
 }
 
+/// The agent's window (`[overlay]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OverlaySection {
+    /// A font file with Chinese glyphs (TTF/OTF/TTC). Empty: look for Noto
+    /// Sans CJK SC (Debian `fonts-noto-cjk`) or another CJK system font.
+    pub font: Option<PathBuf>,
+    /// Face index inside a font collection (.ttc); None picks the
+    /// simplified-Chinese face of a Noto CJK collection, else 0.
+    pub font_index: Option<u32>,
+    /// Window opacity 0.3..=1 (needs a compositing window manager).
+    pub opacity: f32,
+    /// `dark` or `light`.
+    pub theme: String,
+    /// Top-left corner on screen in points; empty: where it was last left.
+    pub position: Option<[f32; 2]>,
+    /// Window size in points (the window is resizable; it remembers the
+    /// size it was left at unless this is set).
+    pub size: Option<[f32; 2]>,
+    /// Keep the window above other windows.
+    pub always_on_top: bool,
+    /// Start as the thin one-line bar.
+    pub start_collapsed: bool,
+    /// Transcript lines shown.
+    pub transcript_lines: usize,
+}
+
+impl Default for OverlaySection {
+    fn default() -> Self {
+        Self {
+            font: None,
+            font_index: None,
+            opacity: 0.96,
+            theme: "dark".into(),
+            position: None,
+            size: None,
+            always_on_top: true,
+            start_collapsed: false,
+            transcript_lines: 3,
+        }
+    }
+}
+
+impl OverlaySection {
+    /// Checks ranges; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.3..=1.0).contains(&self.opacity) {
+            return Err(format!("overlay.opacity = {} is outside 0.3..1", self.opacity));
+        }
+        if self.theme != "dark" && self.theme != "light" {
+            return Err(format!("overlay.theme = {:?}: use dark or light", self.theme));
+        }
+        if let Some([w, h]) = self.size {
+            if !(200.0..=4000.0).contains(&w) || !(40.0..=4000.0).contains(&h) {
+                return Err(format!("overlay.size = [{w}, {h}] is outside [200..4000, 40..4000]"));
+            }
+        }
+        if !(1..=20).contains(&self.transcript_lines) {
+            return Err("overlay.transcript_lines must be within 1..20".into());
+        }
+        Ok(())
+    }
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -185,6 +249,8 @@ pub struct Config {
     pub pipeline: PipelineSection,
     /// `[capture]`
     pub capture: CaptureConfig,
+    /// `[overlay]`
+    pub overlay: OverlaySection,
 }
 
 impl Config {
@@ -229,6 +295,7 @@ impl Config {
         if self.agent.name.trim().is_empty() {
             return Err(invalid("agent.name is empty".into()));
         }
+        self.overlay.validate().map_err(invalid)?;
         Ok(())
     }
 

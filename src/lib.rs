@@ -16,9 +16,12 @@
 pub mod analysis;
 pub mod asr;
 pub mod audio;
+pub mod call;
 pub mod coach;
 pub mod config;
 pub mod events;
+#[cfg(feature = "overlay")]
+pub mod overlay;
 #[cfg(feature = "engine")]
 pub mod pipeline;
 #[cfg(feature = "engine")]
@@ -26,6 +29,7 @@ pub mod session;
 pub mod summary;
 pub mod sysinfo;
 pub mod text;
+pub mod timefmt;
 #[cfg(feature = "engine")]
 pub mod transcribe;
 pub mod vad;

@@ -33,7 +33,7 @@ pub enum SessionError {
     #[error(transparent)]
     Audio(#[from] AudioError),
     /// The model cannot be loaded.
-    #[error("loading the Whisper model: {0}")]
+    #[error("loading the Whisper model")]
     Asr(#[from] AsrError),
     /// A capture device cannot be opened.
     #[error(transparent)]
@@ -153,7 +153,7 @@ impl SessionBuilder {
                 .map_err(|e| SessionError::Config(format!("cannot start a thread: {e}")))?;
             sources.push(ender);
         }
-        Ok(Session { pipeline, sources, stop, source_tx: tx, input_s, started: Instant::now() })
+        Ok(Session { pipeline, sources, stop, on_stop: Default::default(), source_tx: tx, input_s, started: Instant::now() })
     }
 }
 
@@ -198,6 +198,9 @@ pub fn call_parts(cfg: &Config, source: CallSource) -> Result<CallParts, Session
     Ok(CallParts { lexicons, analysis: cfg.analysis.clone(), playbook, watcher, agent: cfg.agent.name.clone(), source })
 }
 
+/// What runs when a stop is asked for.
+type StopHooks = Arc<std::sync::Mutex<Vec<Box<dyn Fn() + Send>>>>;
+
 /// Ends a session gracefully from anywhere (a signal handler thread, a
 /// window's close button): the utterances in progress are finished and
 /// analysed, the call is ended with its summary, and the event stream ends.
@@ -205,6 +208,7 @@ pub fn call_parts(cfg: &Config, source: CallSource) -> Result<CallParts, Session
 pub struct Stopper {
     stop: Arc<AtomicBool>,
     source: Sender<SourceMsg>,
+    on_stop: StopHooks,
 }
 
 impl Stopper {
@@ -213,7 +217,15 @@ impl Stopper {
         if !self.stop.swap(true, Ordering::Relaxed) {
             let message = "stopping: the utterance in progress is finished and the call is closed".to_string();
             let _ = self.source.try_send(SourceMsg::Note { kind: StatusKind::Stopping, message });
+            for wake in self.on_stop.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                wake();
+            }
         }
+    }
+
+    /// Runs `wake` when a stop is asked for (a window that must notice it).
+    pub fn on_stop(&self, wake: impl Fn() + Send + 'static) {
+        self.on_stop.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(wake));
     }
 
     /// True once a stop was asked for.
@@ -238,6 +250,7 @@ pub struct Session {
     pipeline: Pipeline,
     sources: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
+    on_stop: StopHooks,
     source_tx: Sender<SourceMsg>,
     input_s: Option<f64>,
     started: Instant,
@@ -251,7 +264,7 @@ impl Session {
 
     /// A handle that stops the session gracefully.
     pub fn stopper(&self) -> Stopper {
-        Stopper { stop: self.stop.clone(), source: self.source_tx.clone() }
+        Stopper { stop: self.stop.clone(), source: self.source_tx.clone(), on_stop: self.on_stop.clone() }
     }
 
     /// The recogniser queue now.

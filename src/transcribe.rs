@@ -70,9 +70,3 @@ pub fn transcribe_channels(engine: &WhisperEngine, channels: &[SpeakerAudio], va
     stats.total_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok((segments, stats))
 }
-
-/// `mm:ss.cc` for human output.
-pub fn clock(seconds: f64) -> String {
-    let cs = (seconds * 100.0).round() as u64;
-    format!("{:02}:{:02}.{:02}", cs / 6000, (cs / 100) % 60, cs % 100)
-}

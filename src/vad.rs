@@ -177,7 +177,14 @@ pub struct Segmenter {
     prev_end: u64,
     /// Speech/non-speech per frame for the last [`ACTIVITY_FRAMES`] frames.
     activity: std::collections::VecDeque<bool>,
+    /// Consecutive frames far below the energy gate.
+    quiet_frames: u32,
 }
+
+/// Frames this far (dB) below the energy gate count as quiet.
+const QUIET_MARGIN_DB: f32 = 6.0;
+/// Quiet frames (0.5 s) after which the detector rests.
+const QUIET_FRAMES_BEFORE_REST: u32 = 31;
 
 /// Frames of speech activity kept for overlap measurement (2 minutes).
 pub const ACTIVITY_FRAMES: usize = 7_500;
@@ -201,6 +208,7 @@ impl Segmenter {
             speech_frames: 0,
             prev_end: 0,
             activity: std::collections::VecDeque::with_capacity(ACTIVITY_FRAMES),
+            quiet_frames: 0,
         }
     }
 
@@ -294,9 +302,35 @@ impl Segmenter {
         self.state = State::Idle;
     }
 
+    /// The detector's score for a frame. Far below the energy gate a frame
+    /// can never be speech, so after a stretch of such quiet the detector
+    /// rests (it is most of the idle CPU: two channels, 62 frames a second
+    /// each); the first louder frame wakes it from the state quiet leads to.
+    fn score(&mut self, frame: &[f32], db: f32) -> f32 {
+        let quiet = db < self.cfg.energy_gate_dbfs - QUIET_MARGIN_DB;
+        if quiet {
+            self.quiet_frames = self.quiet_frames.saturating_add(1);
+            if self.quiet_frames > QUIET_FRAMES_BEFORE_REST {
+                return 0.0;
+            }
+        } else {
+            if self.quiet_frames > QUIET_FRAMES_BEFORE_REST {
+                // As if it had heard the quiet all along: a fresh state
+                // settled on quiet frames, then this one.
+                self.detector.reset();
+                let settle = vec![0.0f32; FRAME_SAMPLES];
+                for _ in 0..QUIET_FRAMES_BEFORE_REST {
+                    self.detector.predict_f32(&settle);
+                }
+            }
+            self.quiet_frames = 0;
+        }
+        self.detector.predict_f32(frame)
+    }
+
     fn frame(&mut self, frame: &[f32], out: &mut Vec<Utterance>) {
         let db = rms_dbfs(frame);
-        let score = self.detector.predict_f32(frame);
+        let score = self.score(frame, db);
         let is_speech = score >= self.cfg.threshold && db >= self.cfg.energy_gate_dbfs;
         if self.activity.len() == ACTIVITY_FRAMES {
             self.activity.pop_front();

@@ -12,14 +12,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use super::fanout::Fanout;
 use super::queue::{AsrQueue, CallTag};
 use super::Clock;
-use crate::analysis::{AnalysisConfig, CallAnalysis, Lexicons, Turn};
+use crate::analysis::{AnalysisConfig, Lexicons};
+use crate::call::{Call, TurnIn};
 use crate::coach::watch::{PlaybookWatcher, Reload};
-use crate::coach::{Coach, CoachEvent, Playbook};
+use crate::coach::Playbook;
 use crate::events::{
-    round_ms, AcousticFeatures, CallEnded, CallId, CallSource, CallStarted, CardFeedback, EndReason, Event, SegmentEvent, Speaker, StatusEvent, StatusKind,
-    SupervisorNote, TimedEvent,
+    round_ms, AcousticFeatures, CallId, CallSource, CallStarted, CardFeedback, EndReason, Event, Speaker, StatusEvent, StatusKind, SupervisorNote, TimedEvent,
 };
-use crate::summary::SummaryBuilder;
 
 const SAMPLE_RATE_HZ: f64 = 16_000.0;
 
@@ -126,17 +125,12 @@ impl CallParts {
 }
 
 struct OpenCall {
-    id: CallId,
+    call: Call,
     tag: CallTag,
     start_sample: u64,
-    /// Last seq used.
-    seq: u64,
     /// Call time of the latest audio the call's events were about (used as
     /// `t` when the audio does not arrive in real time).
     audio_t: f64,
-    analysis: CallAnalysis,
-    coach: Coach,
-    summary: SummaryBuilder,
 }
 
 struct CallThread {
@@ -164,9 +158,8 @@ pub fn spawn_calls(parts: CallParts, rx: Receiver<CallMsg>, fanout: Fanout, cloc
         }
         // The DSP stage closes every call before the input ends; a call
         // still open here lost its close (a stage failed): end it anyway.
-        if let Some(c) = th.open.as_ref() {
-            let end = c.start_sample + (c.audio_t * SAMPLE_RATE_HZ) as u64;
-            th.close(c.tag, end, EndReason::Shutdown);
+        if let Some((tag, end)) = th.open.as_ref().map(|c| (c.tag, c.start_sample + (c.audio_t * SAMPLE_RATE_HZ) as u64)) {
+            th.close(tag, end, EndReason::Shutdown);
         }
         th.report_behind();
     })
@@ -196,13 +189,17 @@ impl CallThread {
             Some(c) => {
                 let t = self.now(c);
                 let Some(c) = self.open.as_mut() else { return };
-                c.seq += 1;
-                c.summary.observe(t, &event);
-                TimedEvent::in_call(c.id, c.seq, t, event)
+                c.call.stamp(t, event)
             }
             None => TimedEvent::idle(self.clock.t(), event),
         };
         self.fanout.publish(&ev);
+    }
+
+    fn publish(&mut self, events: Vec<TimedEvent>) {
+        for ev in &events {
+            self.fanout.publish(ev);
+        }
     }
 
     fn status(&mut self, kind: StatusKind, message: String) {
@@ -223,7 +220,7 @@ impl CallThread {
                 }
             }
             CallMsg::Control(Control::Note { call_id, note }) => match self.open.as_ref() {
-                Some(c) if call_id.is_none_or(|id| id == c.id) => self.emit(Event::Note(note)),
+                Some(c) if call_id.is_none_or(|id| id == c.call.id()) => self.emit(Event::Note(note)),
                 _ => tracing::warn!(from = %note.from, "a supervisor note arrived for a call that is not in progress; not shown"),
             },
             CallMsg::InputDone => {}
@@ -235,23 +232,15 @@ impl CallThread {
             let end = c.start_sample + (c.audio_t * SAMPLE_RATE_HZ) as u64;
             self.close(c.tag, end, EndReason::Silence);
         }
-        self.open = Some(OpenCall {
-            id: CallId::new(),
-            tag,
-            start_sample,
-            seq: 0,
-            audio_t: 0.0,
-            analysis: CallAnalysis::new(self.parts.lexicons.clone(), self.parts.analysis.clone()),
-            coach: Coach::new(self.parts.playbook.clone()),
-            summary: SummaryBuilder::new(),
-        });
         let started = CallStarted {
             agent: self.parts.agent.clone(),
             source: self.parts.source.clone(),
             started_at_unix_ms: unix_ms_now(),
             input_offset_s: round_ms(to_s(start_sample)),
         };
-        self.emit(Event::CallStarted(started));
+        let (call, first) = Call::start(self.parts.lexicons.clone(), self.parts.analysis.clone(), self.parts.playbook.clone(), started);
+        self.open = Some(OpenCall { call, tag, start_sample, audio_t: 0.0 });
+        self.fanout.publish(&first);
     }
 
     fn recognised(&mut self, r: Recognised) {
@@ -260,52 +249,45 @@ impl CallThread {
             tracing::debug!(call = r.call, "text of a call no longer open; dropped");
             return;
         };
-        let start = round_ms(to_s(r.start_sample.saturating_sub(c.start_sample)));
-        let end = round_ms(to_s(r.end_sample.saturating_sub(c.start_sample)));
+        let start = to_s(r.start_sample.saturating_sub(c.start_sample));
+        let end = to_s(r.end_sample.saturating_sub(c.start_sample));
         c.audio_t = c.audio_t.max(end);
-        let a =
-            c.analysis.turn(&Turn { speaker: r.speaker, text: &r.text, start, end, duration_known: true, is_final: r.is_final, features: r.features.as_ref() });
-        let coach_events = c.coach.on_analysis(&a);
-        self.emit(Event::Segment(SegmentEvent {
+        let Some(c) = self.open.as_ref() else { return };
+        let t = self.now(c);
+        let turn = TurnIn {
             speaker: r.speaker,
+            text: &r.text,
             start,
             end,
-            text: r.text,
+            duration_known: true,
             is_final: r.is_final,
             latency_ms: r.latency_ms,
             features: r.features,
             dropped: r.dropped,
-        }));
-        // Partials only matter when they carry churn intent.
-        if a.is_final || a.churn.is_some_and(|c| c.intent) {
-            self.emit(Event::Analysis(Box::new(a)));
-        }
-        self.coach_events(coach_events);
-    }
-
-    fn coach_events(&mut self, events: Vec<CoachEvent>) {
-        for e in events {
-            self.emit(match e {
-                CoachEvent::Card(c) => Event::Card(c),
-                CoachEvent::Alert(a) => Event::Alert(a),
-            });
-        }
+        };
+        let events = match self.open.as_mut() {
+            Some(c) => c.call.turn(t, turn),
+            None => return,
+        };
+        self.publish(events);
     }
 
     fn close(&mut self, tag: CallTag, end_sample: u64, reason: EndReason) {
-        let Some(c) = self.open.as_mut().filter(|c| c.tag == tag) else { return };
+        if self.open.as_ref().is_none_or(|c| c.tag != tag) {
+            return;
+        }
+        let Some(c) = self.open.take() else { return };
         let duration_s = round_ms(to_s(end_sample.saturating_sub(c.start_sample)).max(c.audio_t));
-        c.audio_t = duration_s;
-        let summary = c.summary.finish(duration_s, c.analysis.config());
-        self.emit(Event::CallEnded(Box::new(CallEnded { reason, summary })));
-        self.open = None;
+        let t = if self.clock.is_realtime() { self.now(&c) } else { duration_s };
+        let ended = c.call.end(t, duration_s, reason);
+        self.fanout.publish(&ended);
     }
 
     fn housekeeping(&mut self) {
         if let Some(c) = self.open.as_ref() {
             let t = self.now(c);
-            let expired = self.open.as_mut().map(|c| c.coach.tick(t)).unwrap_or_default();
-            self.coach_events(expired);
+            let expired = self.open.as_mut().map(|c| c.call.tick(t)).unwrap_or_default();
+            self.publish(expired);
         }
         if self.last_watch.elapsed() >= Duration::from_secs(2) {
             self.last_watch = Instant::now();
@@ -342,15 +324,10 @@ impl CallThread {
                 let n = playbook.cards.len();
                 self.parts.playbook = playbook.clone();
                 self.parts.lexicons = lexicons.clone();
-                let cleared = match self.open.as_mut() {
-                    Some(c) => {
-                        c.analysis.set_lexicons(lexicons);
-                        c.coach.set_playbook(playbook)
-                    }
-                    None => Vec::new(),
-                };
                 self.status(StatusKind::PlaybookReloaded, format!("{n} cards; lexicons reloaded"));
-                self.coach_events(cleared);
+                let t = self.open.as_ref().map_or(0.0, |c| self.now(c));
+                let cleared = self.open.as_mut().map(|c| c.call.reload(t, playbook, lexicons)).unwrap_or_default();
+                self.publish(cleared);
             }
             Some(Reload::Failed(e)) => {
                 self.status(StatusKind::PlaybookError, format!("the edited playbook is not valid; still using the previous one: {e}"));

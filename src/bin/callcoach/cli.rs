@@ -45,6 +45,10 @@ pub enum Command {
     /// Coach live calls: capture the headset microphone and the customer side.
     #[cfg(feature = "engine")]
     Run(RunArgs),
+    /// The agent's window: live calls (or `--replay CALL.wav`) coached in a
+    /// small always-on-top overlay.
+    #[cfg(all(feature = "engine", feature = "overlay"))]
+    Agent(AgentArgs),
     /// List the audio input devices cpal sees, with the names to put in the config.
     #[cfg(feature = "engine")]
     Devices(DevicesArgs),
@@ -169,18 +173,9 @@ pub struct ReplayArgs {
 /// `callcoach run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The agent's microphone (overrides capture.agent_device).
-    #[arg(long, value_name = "NAME")]
-    pub agent_device: Option<String>,
-    /// The customer side (overrides capture.customer_device).
-    #[arg(long, value_name = "NAME")]
-    pub customer_device: Option<String>,
-    /// One stereo device with both sides (overrides capture.stereo_device).
-    #[arg(long, value_name = "NAME")]
-    pub stereo_device: Option<String>,
-    /// Audio host: auto, pulseaudio or alsa (overrides capture.host).
-    #[arg(long)]
-    pub host: Option<String>,
+    /// Capture devices.
+    #[command(flatten)]
+    pub devices: DeviceArgs,
     /// Stop after this many seconds (default: until Ctrl-C or stdin closes).
     #[arg(long, value_name = "SECONDS")]
     pub duration_s: Option<f64>,
@@ -193,6 +188,44 @@ pub struct RunArgs {
     /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
+}
+
+/// Which devices to capture (overrides `[capture]`).
+#[derive(Debug, Args, Clone)]
+pub struct DeviceArgs {
+    /// The agent's microphone (overrides capture.agent_device).
+    #[arg(long, value_name = "NAME")]
+    pub agent_device: Option<String>,
+    /// The customer side (overrides capture.customer_device).
+    #[arg(long, value_name = "NAME")]
+    pub customer_device: Option<String>,
+    /// One stereo device with both sides (overrides capture.stereo_device).
+    #[arg(long, value_name = "NAME")]
+    pub stereo_device: Option<String>,
+    /// Audio host: auto, pulseaudio or alsa (overrides capture.host).
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+/// `callcoach agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Play a recorded call through the window in real time (a demo, or
+    /// training: see what the coach would have said) instead of capturing.
+    #[arg(long, value_name = "CALL.wav")]
+    pub replay: Option<PathBuf>,
+    /// Print the pipeline's and the window's numbers at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// Capture devices.
+    #[command(flatten)]
+    pub devices: DeviceArgs,
+    /// Whisper options.
+    #[command(flatten)]
+    pub asr: AsrArgs,
+    /// Channel layout options (for --replay).
+    #[command(flatten)]
+    pub layout: LayoutArgs,
 }
 
 /// `callcoach devices`.
@@ -255,29 +288,19 @@ impl Cli {
                 None => Config::default(),
             },
         };
-        let (asr, layout): (Option<&AsrArgs>, Option<&LayoutArgs>) = match &self.command {
+        let (asr, layout, devices): (Option<&AsrArgs>, Option<&LayoutArgs>, Option<&DeviceArgs>) = match &self.command {
             #[cfg(feature = "engine")]
-            Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout)),
+            Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout), None),
             #[cfg(feature = "engine")]
-            Some(Command::Replay(a)) => (Some(&a.asr), Some(&a.layout)),
+            Some(Command::Replay(a)) => (Some(&a.asr), Some(&a.layout), None),
             #[cfg(feature = "engine")]
-            Some(Command::Run(a)) => (Some(&a.asr), None),
-            _ => (None, None),
+            Some(Command::Run(a)) => (Some(&a.asr), None, Some(&a.devices)),
+            #[cfg(all(feature = "engine", feature = "overlay"))]
+            Some(Command::Agent(a)) => (Some(&a.asr), Some(&a.layout), Some(&a.devices)),
+            _ => (None, None, None),
         };
-        #[cfg(feature = "engine")]
-        if let Some(Command::Run(r)) = &self.command {
-            if let Some(d) = &r.agent_device {
-                cfg.capture.agent_device = d.clone();
-            }
-            if let Some(d) = &r.customer_device {
-                cfg.capture.customer_device = d.clone();
-            }
-            if let Some(d) = &r.stereo_device {
-                cfg.capture.stereo_device = Some(d.clone());
-            }
-            if let Some(h) = &r.host {
-                cfg.capture.host = h.clone();
-            }
+        if let Some(d) = devices {
+            apply_devices(&mut cfg, d);
         }
         if let Some(a) = asr {
             apply_asr(&mut cfg, a);
@@ -290,6 +313,21 @@ impl Cli {
         }
         cfg.validate(std::path::Path::new("<command line>"))?;
         Ok(cfg)
+    }
+}
+
+fn apply_devices(cfg: &mut Config, d: &DeviceArgs) {
+    if let Some(v) = &d.agent_device {
+        cfg.capture.agent_device = v.clone();
+    }
+    if let Some(v) = &d.customer_device {
+        cfg.capture.customer_device = v.clone();
+    }
+    if let Some(v) = &d.stereo_device {
+        cfg.capture.stereo_device = Some(v.clone());
+    }
+    if let Some(v) = &d.host {
+        cfg.capture.host = v.clone();
     }
 }
 

@@ -1,6 +1,8 @@
 //! The application layer: one function per subcommand, adding context to
 //! library errors with `anyhow`.
 
+#[cfg(all(feature = "engine", feature = "overlay"))]
+mod agent;
 mod analyze;
 #[cfg(feature = "engine")]
 mod live;
@@ -41,6 +43,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Run(args)) => live::run(&cfg, &args),
         #[cfg(feature = "engine")]
         Some(Command::Devices(args)) => live::devices(&args),
+        #[cfg(all(feature = "engine", feature = "overlay"))]
+        Some(Command::Agent(args)) => agent::run(&cfg, &args),
         None => {
             anyhow::bail!("no command given; try `callcoach --help`")
         }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use callcoach::events::{CallEnded, CardAction, Event, StepState, TimedEvent};
 use callcoach::pipeline::{QueueReport, Subscription};
 use callcoach::session::SessionReport;
-use callcoach::transcribe::clock;
+use callcoach::timefmt::clock;
 use callcoach::view::CallView;
 
 use super::out_line;

@@ -6,7 +6,8 @@ use callcoach::audio::layout::{extra_channels_note, speaker_channels};
 use callcoach::audio::wav::read_wav;
 use callcoach::config::Config;
 use callcoach::events::{Event, TimedEvent};
-use callcoach::transcribe::{clock, transcribe_channels};
+use callcoach::timefmt::clock;
+use callcoach::transcribe::transcribe_channels;
 
 use super::out_line;
 use crate::cli::TranscribeArgs;
