@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # glyphs (fonts-noto-cjk).
 # Tests and tools: espeak-ng and sox (synthetic audio), pulseaudio (capture
 # without a sound card), python3-pip (model install), Xvfb + imagemagick +
-# xdotool (a real overlay window and its screenshot).
+# xdotool (a real overlay window and its screenshot), Chromium and its
+# WebDriver (the supervisors' board in a real browser).
 PACKAGES=(
   build-essential pkg-config cmake clang libclang-dev libasound2-dev
   python3 python3-pip ca-certificates
@@ -19,6 +20,7 @@ PACKAGES=(
   espeak-ng sox
   pulseaudio pulseaudio-utils libasound2-plugins
   xvfb x11-utils xdotool imagemagick
+  chromium chromium-driver openssl curl
 )
 
 missing=()

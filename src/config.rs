@@ -229,6 +229,23 @@ impl OverlaySection {
     }
 }
 
+/// The link to the supervisors' board (`[board]`), on the agent's PC.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BoardSection {
+    /// The board, `http://host:port` or `https://host:port`; empty: no board.
+    pub url: Option<String>,
+    /// This PC's agent token (`callcoach board token add --role agent NAME`).
+    pub token: Option<String>,
+    /// Where events wait until the board has them (default: the data
+    /// directory's `spool/`).
+    pub spool_dir: Option<PathBuf>,
+    /// Most megabytes the spool keeps (then the oldest finished calls go).
+    pub spool_max_mb: Option<u64>,
+    /// A PEM certificate to trust for an https board (a centre's own CA).
+    pub ca_cert: Option<PathBuf>,
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -251,6 +268,8 @@ pub struct Config {
     pub capture: CaptureConfig,
     /// `[overlay]`
     pub overlay: OverlaySection,
+    /// `[board]`
+    pub board: BoardSection,
 }
 
 impl Config {
@@ -296,6 +315,12 @@ impl Config {
             return Err(invalid("agent.name is empty".into()));
         }
         self.overlay.validate().map_err(invalid)?;
+        if self.board.url.is_some() != self.board.token.is_some() {
+            return Err(invalid("board.url and board.token go together (set both, or neither)".into()));
+        }
+        if self.board.spool_max_mb == Some(0) {
+            return Err(invalid("board.spool_max_mb must be at least 1".into()));
+        }
         Ok(())
     }
 

@@ -16,12 +16,15 @@
 pub mod analysis;
 pub mod asr;
 pub mod audio;
+#[cfg(feature = "board")]
+pub mod board;
 pub mod call;
 pub mod coach;
 pub mod config;
 pub mod events;
 #[cfg(feature = "overlay")]
 pub mod overlay;
+pub mod pii;
 #[cfg(feature = "engine")]
 pub mod pipeline;
 #[cfg(feature = "engine")]
@@ -32,5 +35,8 @@ pub mod text;
 pub mod timefmt;
 #[cfg(feature = "engine")]
 pub mod transcribe;
+#[cfg(all(feature = "board", feature = "engine"))]
+pub mod uplink;
 pub mod vad;
 pub mod view;
+pub mod wire;

@@ -17,7 +17,7 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use crate::asr::{AsrError, WhisperEngine};
 use crate::audio::source::SourceMsg;
-use crate::events::{CallId, CardFeedback, SupervisorNote};
+use crate::events::{CallId, CardFeedback, StatusEvent, SupervisorNote};
 
 pub use calls::{CallParts, Control};
 pub use dsp::DspConfig;
@@ -100,6 +100,12 @@ impl Controls {
     /// Shows a supervisor's note in the call (if it is still in progress).
     pub fn note(&self, call_id: Option<CallId>, note: SupervisorNote) {
         let _ = self.calls.send(CallMsg::Control(Control::Note { call_id, note }));
+    }
+
+    /// Reports a condition of a part outside the pipeline (the board link)
+    /// on the event stream, so every screen shows it.
+    pub fn status(&self, status: StatusEvent) {
+        let _ = self.calls.send(CallMsg::Status { stream_s: 0.0, status });
     }
 }
 

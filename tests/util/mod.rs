@@ -1,6 +1,11 @@
 //! Helpers for tests that run the real `callcoach` binary.
 #![allow(dead_code)]
 
+#[cfg(feature = "board")]
+pub mod board;
+#[cfg(feature = "board")]
+pub mod webdriver;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

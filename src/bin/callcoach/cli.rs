@@ -60,6 +60,70 @@ pub enum Command {
     /// Work with a playbook (coaching cards and lexicons).
     #[command(subcommand)]
     Playbook(PlaybookCommand),
+    /// The supervisors' board: serve it (`--listen`, `--data`), or manage
+    /// who may connect (`token add`, `token revoke`, `password`).
+    #[cfg(feature = "board")]
+    Board(BoardArgs),
+}
+
+/// `callcoach board`.
+#[cfg(feature = "board")]
+#[derive(Debug, Args)]
+pub struct BoardArgs {
+    /// What to do (without one: serve).
+    #[command(subcommand)]
+    pub command: Option<BoardCommand>,
+    /// Address and port to serve on.
+    #[arg(long, default_value = "127.0.0.1:8470", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Folder of the board's database (default: the data directory's `board/`).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Finished calls are deleted after this many days (0 keeps them).
+    #[arg(long, default_value_t = 90)]
+    pub retention_days: u32,
+}
+
+/// `callcoach board ...`.
+#[cfg(feature = "board")]
+#[derive(Debug, Subcommand)]
+pub enum BoardCommand {
+    /// Agent and supervisor tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Sets a supervisor's password for the page (read from standard input).
+    Password {
+        /// The supervisor's name.
+        name: String,
+    },
+}
+
+/// `callcoach board token ...`.
+#[cfg(feature = "board")]
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Creates a token and prints it once, as the last word of the output.
+    Add {
+        /// `agent` (a PC that sends events) or `supervisor` (scripts reading the API).
+        #[arg(long, value_parser = ["agent", "supervisor"])]
+        role: String,
+        /// The agent's or supervisor's name.
+        name: String,
+    },
+    /// Revokes every token of a name: it can no longer connect.
+    Revoke {
+        /// `agent` or `supervisor`.
+        #[arg(long, value_parser = ["agent", "supervisor"])]
+        role: String,
+        /// The name.
+        name: String,
+    },
 }
 
 /// `callcoach playbook ...`.
@@ -162,6 +226,9 @@ pub struct ReplayArgs {
     /// No partial results while someone is talking.
     #[arg(long)]
     pub no_partials: bool,
+    /// The board to stream to.
+    #[command(flatten)]
+    pub link: BoardLinkArgs,
     /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
@@ -185,9 +252,23 @@ pub struct RunArgs {
     /// Print latency percentiles and memory at the end.
     #[arg(long)]
     pub stats: bool,
+    /// The board to stream to.
+    #[command(flatten)]
+    pub link: BoardLinkArgs,
     /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
+}
+
+/// The supervisors' board to stream to (overrides `[board]`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct BoardLinkArgs {
+    /// The board, e.g. http://board.example:8470 (overrides board.url).
+    #[arg(long, value_name = "URL", requires = "token")]
+    pub board: Option<String>,
+    /// This agent's token (overrides board.token).
+    #[arg(long, value_name = "TOKEN", requires = "board")]
+    pub token: Option<String>,
 }
 
 /// Which devices to capture (overrides `[capture]`).
@@ -220,6 +301,9 @@ pub struct AgentArgs {
     /// Capture devices.
     #[command(flatten)]
     pub devices: DeviceArgs,
+    /// The board to stream to.
+    #[command(flatten)]
+    pub link: BoardLinkArgs,
     /// Whisper options.
     #[command(flatten)]
     pub asr: AsrArgs,
@@ -288,19 +372,24 @@ impl Cli {
                 None => Config::default(),
             },
         };
-        let (asr, layout, devices): (Option<&AsrArgs>, Option<&LayoutArgs>, Option<&DeviceArgs>) = match &self.command {
+        type Overrides<'a> = (Option<&'a AsrArgs>, Option<&'a LayoutArgs>, Option<&'a DeviceArgs>, Option<&'a BoardLinkArgs>);
+        let (asr, layout, devices, link): Overrides<'_> = match &self.command {
             #[cfg(feature = "engine")]
-            Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout), None),
+            Some(Command::Transcribe(a)) => (Some(&a.asr), Some(&a.layout), None, None),
             #[cfg(feature = "engine")]
-            Some(Command::Replay(a)) => (Some(&a.asr), Some(&a.layout), None),
+            Some(Command::Replay(a)) => (Some(&a.asr), Some(&a.layout), None, Some(&a.link)),
             #[cfg(feature = "engine")]
-            Some(Command::Run(a)) => (Some(&a.asr), None, Some(&a.devices)),
+            Some(Command::Run(a)) => (Some(&a.asr), None, Some(&a.devices), Some(&a.link)),
             #[cfg(all(feature = "engine", feature = "overlay"))]
-            Some(Command::Agent(a)) => (Some(&a.asr), Some(&a.layout), Some(&a.devices)),
-            _ => (None, None, None),
+            Some(Command::Agent(a)) => (Some(&a.asr), Some(&a.layout), Some(&a.devices), Some(&a.link)),
+            _ => (None, None, None, None),
         };
         if let Some(d) = devices {
             apply_devices(&mut cfg, d);
+        }
+        if let Some(BoardLinkArgs { board: Some(url), token: Some(token) }) = link {
+            cfg.board.url = Some(url.clone());
+            cfg.board.token = Some(token.clone());
         }
         if let Some(a) = asr {
             apply_asr(&mut cfg, a);

@@ -2,6 +2,8 @@
 //! CALL.wav` in real time; without a display it says so and prints the
 //! terminal timeline instead.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use callcoach::config::Config;
 use callcoach::overlay::app::{self, OverlayParts};
@@ -31,10 +33,13 @@ pub(super) fn run(cfg: &Config, args: &AgentArgs) -> Result<()> {
         eprintln!("no display (DISPLAY is not set; the overlay needs X11 or XWayland): showing the terminal timeline instead");
         let mut builder = SessionBuilder::new(cfg, input);
         let out = builder.subscribe("terminal", Delivery::DropOldest(4096));
+        let link = super::link::prepare(cfg, &mut builder, false)?;
         let session = builder.start()?;
         crate::signals::install(session.stopper(), session.controls())?;
+        let uplink = super::link::start(link, session.controls())?;
         let stats = print_timeline(&out, false)?;
         let report = session.wait();
+        super::link::finish(uplink, Duration::from_secs(5))?;
         if args.stats {
             stats.print(&report, true, &out.meter().report());
         }
@@ -45,14 +50,17 @@ pub(super) fn run(cfg: &Config, args: &AgentArgs) -> Result<()> {
     let mut builder = SessionBuilder::new(cfg, input);
     let events = builder.subscribe("overlay", Delivery::DropOldest(OVERLAY_QUEUE));
     let meter = events.meter();
+    let link = super::link::prepare(cfg, &mut builder, false)?;
     let session = builder.start()?;
     let stopper = session.stopper();
     crate::signals::install(stopper.clone(), session.controls())?;
+    let uplink = super::link::start(link, session.controls())?;
     let parts = OverlayParts { cfg: cfg.overlay.clone(), source_label, controls: session.controls(), stopper: stopper.clone() };
     let shown = app::run(events, parts, font).context("running the overlay window")?;
     // The window is closed: end the call in progress properly.
     stopper.stop();
     let report = session.wait();
+    super::link::finish(uplink, Duration::from_secs(5))?;
     if args.stats {
         let q = meter.report();
         let mut lat = shown.event_to_frame_ms.clone();

@@ -38,8 +38,10 @@ pub(super) fn devices(args: &DevicesArgs) -> Result<()> {
 pub(super) fn run(cfg: &Config, args: &RunArgs) -> Result<()> {
     let mut builder = SessionBuilder::new(cfg, Input::Devices);
     let out = builder.subscribe(if args.json { "json" } else { "terminal" }, output_delivery(args.json));
+    let link = super::link::prepare(cfg, &mut builder, false)?;
     let session = builder.start()?;
     crate::signals::install(session.stopper(), session.controls())?;
+    let uplink = super::link::start(link, session.controls())?;
     // Stop after --duration-s, or when stdin closes (Ctrl-D / the parent goes away).
     let stopper = session.stopper();
     let limit = args.duration_s;
@@ -57,6 +59,7 @@ pub(super) fn run(cfg: &Config, args: &RunArgs) -> Result<()> {
     });
     let stats = print_timeline(&out, args.json)?;
     let report = session.wait();
+    super::link::finish(uplink, Duration::from_secs(5))?;
     if args.stats {
         stats.print(&report, true, &out.meter().report());
     }

@@ -4,6 +4,10 @@
 #[cfg(all(feature = "engine", feature = "overlay"))]
 mod agent;
 mod analyze;
+#[cfg(feature = "board")]
+mod board;
+#[cfg(feature = "engine")]
+mod link;
 #[cfg(feature = "engine")]
 mod live;
 #[cfg(feature = "engine")]
@@ -37,6 +41,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Analyze(args)) => analyze::run(&cfg, &args),
         Some(Command::Eval(args)) => analyze::eval(&cfg, &args),
         Some(Command::Playbook(cmd)) => playbook::run(&cfg, cmd),
+        #[cfg(feature = "board")]
+        Some(Command::Board(args)) => board::run(&args),
         #[cfg(feature = "engine")]
         Some(Command::Replay(args)) => replay::run(&cfg, &args),
         #[cfg(feature = "engine")]
