@@ -17,10 +17,9 @@ use tokio_tungstenite::tungstenite::Message;
 use util::board::*;
 use util::*;
 
-fn replay_to_board(board: &BoardProc, token: &str, data: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    let mut args =
-        vec!["replay", repo("samples/retention_call.wav").to_str().unwrap().to_string().leak() as &str, "--json", "--board", &board.url, "--token", token];
-    args.extend_from_slice(extra);
+fn replay_to_board(board: &BoardProc, token: &str, data: &std::path::Path) -> std::process::Output {
+    let call = repo("samples/retention_call.wav");
+    let args = ["replay", call.to_str().unwrap(), "--json", "--board", &board.url, "--token", token];
     run_env(&args, &[("CALLCOACH_DATA_DIR", data.to_str().unwrap())])
 }
 
