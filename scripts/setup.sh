@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # Tests and tools: espeak-ng and sox (synthetic audio), pulseaudio (capture
 # without a sound card), python3-pip (model install), Xvfb + imagemagick +
 # xdotool (a real overlay window and its screenshot), Chromium and its
-# WebDriver (the supervisors' board in a real browser).
+# WebDriver (the supervisors' board in a real browser), openssl and curl
+# (a TLS board), nats-server (the broker path for a large centre).
 PACKAGES=(
   build-essential pkg-config cmake clang libclang-dev libasound2-dev
   python3 python3-pip ca-certificates
@@ -21,6 +22,7 @@ PACKAGES=(
   pulseaudio pulseaudio-utils libasound2-plugins
   xvfb x11-utils xdotool imagemagick
   chromium chromium-driver openssl curl
+  nats-server
 )
 
 missing=()

@@ -244,6 +244,11 @@ pub struct BoardSection {
     pub spool_max_mb: Option<u64>,
     /// A PEM certificate to trust for an https board (a centre's own CA).
     pub ca_cert: Option<PathBuf>,
+    /// Publish to a NATS JetStream broker instead (`nats://host:4222`; a
+    /// large centre: boards read the broker, `url`/`token` are not used).
+    pub nats: Option<String>,
+    /// The site this PC belongs to, on the broker (boards may read one site).
+    pub site: Option<String>,
 }
 
 /// The whole configuration file.
@@ -317,6 +322,9 @@ impl Config {
         self.overlay.validate().map_err(invalid)?;
         if self.board.url.is_some() != self.board.token.is_some() {
             return Err(invalid("board.url and board.token go together (set both, or neither)".into()));
+        }
+        if self.board.nats.is_some() && self.board.url.is_some() {
+            return Err(invalid("board.nats and board.url are two ways to reach the board; set one".into()));
         }
         if self.board.spool_max_mb == Some(0) {
             return Err(invalid("board.spool_max_mb must be at least 1".into()));

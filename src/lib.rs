@@ -18,6 +18,8 @@ pub mod asr;
 pub mod audio;
 #[cfg(feature = "board")]
 pub mod board;
+#[cfg(feature = "board")]
+pub mod broker;
 pub mod call;
 pub mod coach;
 pub mod config;

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod http;
 pub mod live;
+pub mod nats;
 pub mod server;
 pub mod store;
 pub mod ws;
@@ -92,9 +93,14 @@ pub struct Board {
     /// Notes waiting for their agent to connect.
     pending_notes: Mutex<HashMap<String, Vec<BoardMsg>>>,
     updates: broadcast::Sender<Update>,
+    /// Another way to reach agents (the broker): true when it took the note.
+    note_sink: Mutex<Option<NoteSink>>,
     /// The options it runs with.
     pub options: BoardOptions,
 }
+
+/// Delivers a note to an agent some other way; true when it took it.
+pub type NoteSink = Box<dyn Fn(&str, &BoardMsg) -> bool + Send>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -118,6 +124,7 @@ impl Board {
             agents: Mutex::new(HashMap::new()),
             pending_notes: Mutex::new(HashMap::new()),
             updates,
+            note_sink: Mutex::new(None),
             options,
         })
     }
@@ -213,6 +220,11 @@ impl Board {
         }
     }
 
+    /// Sets another way to reach agents (the broker).
+    pub fn set_note_sink(&self, sink: NoteSink) {
+        *lock(&self.note_sink) = Some(sink);
+    }
+
     /// Names of the agents connected now.
     pub fn connected_agents(&self) -> Vec<String> {
         let mut v: Vec<String> = lock(&self.agents).keys().cloned().collect();
@@ -235,7 +247,8 @@ impl Board {
         let note = store.add_note(call_id, supervisor, text)?;
         drop(store);
         let msg = BoardMsg::Note { call_id, from: supervisor.into(), text: text.into() };
-        let delivered = lock(&self.agents).get(&agent).is_some_and(|tx| tx.send(msg.clone()).is_ok());
+        let delivered = lock(&self.agents).get(&agent).is_some_and(|tx| tx.send(msg.clone()).is_ok())
+            || lock(&self.note_sink).as_ref().is_some_and(|sink| sink(&agent, &msg));
         if !delivered {
             lock(&self.pending_notes).entry(agent).or_default().push(msg);
         }

@@ -16,6 +16,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// PEM certificate chain and private key: serve HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Also read events from a NATS JetStream broker.
+    pub nats: Option<super::nats::NatsOptions>,
 }
 
 /// Errors running the board.
@@ -86,6 +88,9 @@ pub fn serve(options: BoardOptions, serve: ServeOptions, ready: impl FnOnce(Sock
                     }
                 }
             });
+        }
+        if let Some(n) = serve.nats.clone() {
+            tokio::spawn(super::nats::consume(board.clone(), n));
         }
         let app = super::http::router(board);
         match serve.tls {

@@ -60,6 +60,20 @@ pub struct UplinkConfig {
     pub ca_cert: Option<PathBuf>,
     /// For the summaries of calls cut off by a stop (see [`Spool::open`]).
     pub analysis: crate::analysis::AnalysisConfig,
+    /// Publish to a NATS JetStream broker instead of connecting to a board
+    /// (a large centre; `url` and `token` are then not used).
+    pub nats: Option<NatsLink>,
+}
+
+/// Where this agent publishes on the broker.
+#[derive(Debug, Clone)]
+pub struct NatsLink {
+    /// `nats://host:4222`.
+    pub url: String,
+    /// The site (a subject level boards can filter on).
+    pub site: String,
+    /// This agent's name (a subject level; boards take it from there).
+    pub agent: String,
 }
 
 /// Errors of the uplink.
@@ -190,7 +204,9 @@ impl Uplink {
     /// Starts the link: events from `events`, statuses and notes into the
     /// pipeline through `controls`.
     pub fn start(cfg: UplinkConfig, events: Subscription, controls: impl LinkSink) -> Result<Self, UplinkError> {
-        ws_url(&cfg.url)?;
+        if cfg.nats.is_none() {
+            ws_url(&cfg.url)?;
+        }
         let spool = Spool::open(&cfg.spool_dir, cfg.spool_max_bytes, &cfg.analysis)?;
         let waiting = spool.stats().waiting;
         if waiting > 0 {
@@ -233,7 +249,10 @@ impl Uplink {
                         return;
                     }
                 };
-                rt.block_on(run(cfg, s, controls));
+                match cfg.nats.clone() {
+                    Some(n) => rt.block_on(run_nats(n, s, controls)),
+                    None => rt.block_on(run(cfg, s, controls)),
+                }
             })
             .map_err(|e| UplinkError::Config(format!("cannot start a thread: {e}")))?;
         Ok(Self { shared, spooler, net })
@@ -260,10 +279,55 @@ fn status(controls: &impl LinkSink, kind: StatusKind, message: String) {
     controls.status(StatusEvent { kind, speaker: None, message });
 }
 
+/// Says when the link comes and goes, once per change (and every 30 s
+/// while it stays down, with what waits).
+struct Reachability {
+    reachable: Option<bool>,
+    last_report: Instant,
+}
+
+impl Reachability {
+    fn new() -> Self {
+        Self { reachable: None, last_report: Instant::now() }
+    }
+
+    fn up(&mut self, s: &Shared, controls: &impl LinkSink, what: &str) {
+        if self.reachable != Some(true) {
+            let waiting = lock(&s.spool).stats().waiting;
+            if self.reachable.is_some() {
+                status(controls, StatusKind::BoardConnected, format!("the board is reachable again; sending {waiting} waiting events"));
+            }
+            tracing::info!("connected to {what}");
+            self.reachable = Some(true);
+        }
+    }
+
+    fn down(&mut self, s: &Shared, controls: &impl LinkSink, what: &str, why: &str) {
+        let waiting = lock(&s.spool).stats().waiting;
+        if self.reachable != Some(false) || self.last_report.elapsed() >= Duration::from_secs(30) {
+            self.last_report = Instant::now();
+            tracing::warn!("{what} is unreachable ({why}); {waiting} events wait in the spool");
+            status(controls, StatusKind::BoardUnreachable, format!("看板连不上，{waiting} 条待发送"));
+            self.reachable = Some(false);
+        }
+    }
+}
+
+/// Waits `backoff` (or until a stop is asked for); returns the next backoff.
+async fn pause(s: &Shared, backoff: Duration) -> Duration {
+    let _ = tokio::time::timeout(backoff, async {
+        while !s.stop_now.load(Ordering::SeqCst) {
+            s.wake.notified().await;
+        }
+    })
+    .await;
+    (backoff * 2).min(Duration::from_secs(30))
+}
+
 async fn run(cfg: UplinkConfig, s: Arc<Shared>, controls: impl LinkSink) {
     let mut backoff = Duration::from_secs(1);
-    let mut reachable: Option<bool> = None;
-    let mut last_unreachable_report = Instant::now();
+    let mut reach = Reachability::new();
+    let what = format!("the board at {}", cfg.url);
     loop {
         if s.stop_now.load(Ordering::SeqCst) {
             return;
@@ -271,14 +335,7 @@ async fn run(cfg: UplinkConfig, s: Arc<Shared>, controls: impl LinkSink) {
         match connect(&cfg).await {
             Ok(ws) => {
                 backoff = Duration::from_secs(1);
-                if reachable != Some(true) {
-                    let waiting = lock(&s.spool).stats().waiting;
-                    if reachable.is_some() {
-                        status(&controls, StatusKind::BoardConnected, format!("the board is reachable again; sending {waiting} waiting events"));
-                    }
-                    tracing::info!("connected to the board at {}", cfg.url);
-                    reachable = Some(true);
-                }
+                reach.up(&s, &controls, &what);
                 match session(ws, &s, &controls).await {
                     Ok(()) => return,
                     Err(Some(refused)) => {
@@ -296,24 +353,91 @@ async fn run(cfg: UplinkConfig, s: Arc<Shared>, controls: impl LinkSink) {
                 tracing::error!("{}", UplinkError::Refused { url: cfg.url.clone(), reason });
                 return;
             }
-            Err(Connect::Failed(why)) => {
-                let waiting = lock(&s.spool).stats().waiting;
-                if reachable != Some(false) || last_unreachable_report.elapsed() >= Duration::from_secs(30) {
-                    last_unreachable_report = Instant::now();
-                    tracing::warn!("the board at {} is unreachable ({why}); {waiting} events wait in the spool", cfg.url);
-                    status(&controls, StatusKind::BoardUnreachable, format!("看板连不上，{waiting} 条待发送"));
-                    reachable = Some(false);
+            Err(Connect::Failed(why)) => reach.down(&s, &controls, &what, &why),
+        }
+        backoff = pause(&s, backoff).await;
+    }
+}
+
+/// The broker path: publish to JetStream; a publish acknowledged by the
+/// broker is durable there, so it counts as delivered.
+async fn run_nats(n: NatsLink, s: Arc<Shared>, controls: impl LinkSink) {
+    let mut backoff = Duration::from_secs(1);
+    let mut reach = Reachability::new();
+    let what = format!("the broker at {}", n.url);
+    loop {
+        if s.stop_now.load(Ordering::SeqCst) {
+            return;
+        }
+        match crate::broker::connect(&n.url).await {
+            Ok((client, js)) => {
+                backoff = Duration::from_secs(1);
+                reach.up(&s, &controls, &what);
+                match nats_session(&client, &js, &n, &s, &controls).await {
+                    Ok(()) => return,
+                    Err(why) => reach.down(&s, &controls, &what, &why),
+                }
+            }
+            Err(why) => reach.down(&s, &controls, &what, &why),
+        }
+        backoff = pause(&s, backoff).await;
+    }
+}
+
+async fn nats_session(
+    client: &async_nats::Client,
+    js: &async_nats::jetstream::Context,
+    n: &NatsLink,
+    s: &Shared,
+    controls: &impl LinkSink,
+) -> Result<(), String> {
+    let subject = crate::broker::events_subject(&n.site, &n.agent);
+    let mut notes = client.subscribe(crate::broker::notes_subject(&n.site, &n.agent)).await.map_err(|e| e.to_string())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        if s.stop_now.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let batch = lock(&s.spool).batch(MAX_BATCH);
+        if !batch.is_empty() {
+            let mut pending = Vec::with_capacity(batch.len());
+            for ev in &batch {
+                let (Some(call), Some(seq)) = (ev.call_id, ev.seq) else { continue };
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Nats-Msg-Id", format!("{call}:{seq}").as_str());
+                let body = serde_json::to_vec(ev).map_err(|e| e.to_string())?;
+                let ack = js.publish_with_headers(subject.clone(), headers, body.into()).await.map_err(|e| e.to_string())?;
+                pending.push((call, seq, ack));
+            }
+            // In order, so each call's acknowledged part stays contiguous.
+            for (call, seq, ack) in pending {
+                ack.await.map_err(|e| e.to_string())?;
+                let mut spool = lock(&s.spool);
+                let before = spool.stats().waiting;
+                spool.ack(call, seq).map_err(|e| e.to_string())?;
+                lock(&s.report).acknowledged += before.saturating_sub(spool.stats().waiting) as u64;
+            }
+            continue;
+        }
+        if s.input_done.load(Ordering::SeqCst) && lock(&s.spool).stats().waiting == 0 {
+            return Ok(());
+        }
+        tokio::select! {
+            note = notes.next() => {
+                let Some(note) = note else { return Err("the broker closed the note subscription".into()) };
+                match serde_json::from_slice::<BoardMsg>(&note.payload) {
+                    Ok(BoardMsg::Note { call_id, from, text }) => controls.note(call_id, SupervisorNote { from, text }),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("an unreadable note from the broker: {e}"),
+                }
+            }
+            _ = s.wake.notified() => {}
+            _ = tick.tick() => {
+                if let Err(e) = lock(&s.spool).sync() {
+                    tracing::error!("{e}");
                 }
             }
         }
-        // Wait before the next try, but wake for a stop.
-        let _ = tokio::time::timeout(backoff, async {
-            while !s.stop_now.load(Ordering::SeqCst) {
-                s.wake.notified().await;
-            }
-        })
-        .await;
-        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -88,6 +88,16 @@ pub struct BoardArgs {
     /// Finished calls are deleted after this many days (0 keeps them).
     #[arg(long, default_value_t = 90)]
     pub retention_days: u32,
+    /// Also read the agents' events from this NATS JetStream broker.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// This board's name on the broker: its own durable consumer, so each
+    /// board sees every event (default: from the data folder's path).
+    #[arg(long, value_name = "NAME", requires = "nats")]
+    pub board_id: Option<String>,
+    /// Read only this site's agents from the broker (default: all).
+    #[arg(long, value_name = "SITE", requires = "nats")]
+    pub site: Option<String>,
 }
 
 /// `callcoach board ...`.
@@ -269,6 +279,12 @@ pub struct BoardLinkArgs {
     /// This agent's token (overrides board.token).
     #[arg(long, value_name = "TOKEN", requires = "board")]
     pub token: Option<String>,
+    /// Publish to a NATS JetStream broker instead (overrides board.nats).
+    #[arg(long, value_name = "URL", conflicts_with = "board")]
+    pub nats: Option<String>,
+    /// This PC's site on the broker (overrides board.site).
+    #[arg(long, value_name = "SITE", requires = "nats")]
+    pub site: Option<String>,
 }
 
 /// Which devices to capture (overrides `[capture]`).
@@ -387,9 +403,20 @@ impl Cli {
         if let Some(d) = devices {
             apply_devices(&mut cfg, d);
         }
-        if let Some(BoardLinkArgs { board: Some(url), token: Some(token) }) = link {
-            cfg.board.url = Some(url.clone());
-            cfg.board.token = Some(token.clone());
+        if let Some(l) = link {
+            if let (Some(url), Some(token)) = (&l.board, &l.token) {
+                cfg.board.url = Some(url.clone());
+                cfg.board.token = Some(token.clone());
+                cfg.board.nats = None;
+            }
+            if let Some(n) = &l.nats {
+                cfg.board.nats = Some(n.clone());
+                cfg.board.url = None;
+                cfg.board.token = None;
+            }
+            if let Some(site) = &l.site {
+                cfg.board.site = Some(site.clone());
+            }
         }
         if let Some(a) = asr {
             apply_asr(&mut cfg, a);

@@ -59,7 +59,12 @@ pub(super) fn run(args: &BoardArgs) -> Result<()> {
             options.secure_cookies = args.tls_cert.is_some();
             let tls = args.tls_cert.clone().zip(args.tls_key.clone());
             let scheme = if tls.is_some() { "https" } else { "http" };
-            serve(options, ServeOptions { listen: args.listen, tls }, |addr| {
+            let nats = args.nats.clone().map(|url| callcoach::board::nats::NatsOptions {
+                url,
+                board_id: args.board_id.clone().unwrap_or_else(|| format!("board-{}", &auth::hash_token(&dir.display().to_string())[..12])),
+                site: args.site.clone(),
+            });
+            serve(options, ServeOptions { listen: args.listen, tls, nats }, |addr| {
                 // Scripts wait for this line to know the port (with --listen ...:0).
                 println!("board listening on {scheme}://{addr} (data: {})", dir.display());
             })

@@ -22,7 +22,7 @@ mod without_board {
     pub(crate) enum Uplink {}
 
     pub(crate) fn prepare(cfg: &Config, _builder: &mut SessionBuilder, _check_now: bool) -> Result<Option<Link>> {
-        if cfg.board.url.is_some() {
+        if cfg.board.url.is_some() || cfg.board.nats.is_some() {
             bail!("this callcoach was built without the board feature; rebuild with default features to stream to a board");
         }
         Ok(None)
@@ -60,18 +60,30 @@ mod with_board {
     /// Subscribes the board link when `[board]` (or `--board`) names a board.
     /// With `check_now` a refused token stops the command before it starts.
     pub(crate) fn prepare(cfg: &Config, builder: &mut SessionBuilder, check_now: bool) -> Result<Option<Link>> {
-        let (Some(url), Some(token)) = (&cfg.board.url, &cfg.board.token) else { return Ok(None) };
+        let nats = cfg.board.nats.clone().map(|url| uplink::NatsLink {
+            url,
+            site: cfg.board.site.clone().unwrap_or_else(|| "default".into()),
+            agent: cfg.agent.name.clone(),
+        });
+        let (url, token) = match (&cfg.board.url, &cfg.board.token, &nats) {
+            (Some(u), Some(t), _) => (u.clone(), t.clone()),
+            (_, _, Some(n)) => (n.url.clone(), String::new()),
+            _ => return Ok(None),
+        };
         let ucfg = UplinkConfig {
             url: url.clone(),
-            token: token.clone(),
+            token,
             spool_dir: cfg.board.spool_dir.clone().unwrap_or_else(|| callcoach::asr::model::data_dir().join("spool")),
             spool_max_bytes: cfg.board.spool_max_mb.unwrap_or(200) * 1024 * 1024,
             ca_cert: cfg.board.ca_cert.clone(),
             analysis: cfg.analysis.clone(),
+            nats: nats.clone(),
         };
-        uplink::ws_url(url)?;
-        if check_now {
-            uplink::check(&ucfg)?;
+        if nats.is_none() {
+            uplink::ws_url(&url)?;
+            if check_now {
+                uplink::check(&ucfg)?;
+            }
         }
         let events = builder.subscribe("board uplink", Delivery::Lossless);
         Ok(Some(Link { cfg: ucfg, events }))
