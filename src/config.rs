@@ -323,6 +323,9 @@ impl Config {
         if self.board.url.is_some() != self.board.token.is_some() {
             return Err(invalid("board.url and board.token go together (set both, or neither)".into()));
         }
+        if self.board.site.as_ref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(invalid("board.site is empty".into()));
+        }
         if self.board.nats.is_some() && self.board.url.is_some() {
             return Err(invalid("board.nats and board.url are two ways to reach the board; set one".into()));
         }
