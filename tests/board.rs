@@ -222,6 +222,7 @@ fn phone_id_and_card_numbers_never_reach_the_board() {
         spool_max_bytes: 1 << 20,
         ca_cert: None,
         analysis: Default::default(),
+        nats: None,
     };
     let link = Uplink::start(cfg, sub, Quiet).unwrap();
     let call = CallId::new();
