@@ -12,12 +12,12 @@ use crate::vad::VadConfig;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// TOML syntax error or unknown/mistyped key; the message has line and column.
     #[error("{path}: {message}")]
@@ -287,7 +287,7 @@ impl Config {
 
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), error: source })?;
         Self::from_toml(&text, path)
     }
 

@@ -24,6 +24,7 @@ pub mod call;
 pub mod coach;
 pub mod config;
 pub mod events;
+pub mod fuzzing;
 #[cfg(feature = "overlay")]
 pub mod overlay;
 pub mod pii;
@@ -37,6 +38,7 @@ pub mod text;
 pub mod timefmt;
 #[cfg(feature = "engine")]
 pub mod transcribe;
+pub mod transcript;
 #[cfg(all(feature = "board", feature = "engine"))]
 pub mod uplink;
 pub mod vad;

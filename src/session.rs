@@ -99,6 +99,8 @@ impl SessionBuilder {
         // model takes its time to load.
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = bounded::<SourceMsg>(512);
+        // Time 0 of the sources' audio and of the call clock.
+        let epoch = Instant::now();
         let (source, realtime, input_s, opened) = match &input {
             Input::File { path, realtime } => {
                 let wav = read_wav(path)?;
@@ -128,7 +130,7 @@ impl SessionBuilder {
             Opened::File(wav, map) => {
                 vec![spawn_replay(wav, map, realtime, tx.clone(), stop.clone()).map_err(|e| SessionError::Config(format!("cannot start the replay: {e}")))?]
             }
-            Opened::Devices => open_devices(&cfg, &tx, &stop)?,
+            Opened::Devices => open_devices(&cfg, &tx, &stop, epoch)?,
         };
         let engine = WhisperEngine::load(cfg.asr_config())?;
         let calls = call_parts(&cfg, source)?;
@@ -136,7 +138,7 @@ impl SessionBuilder {
         if !partials {
             dsp.partial_every_ms = 0;
         }
-        let parts = PipelineParts { engine, calls, dsp, realtime, max_queued_audio_s: cfg.pipeline.max_queued_audio_s };
+        let parts = PipelineParts { engine, calls, dsp, realtime, max_queued_audio_s: cfg.pipeline.max_queued_audio_s, epoch: Some(epoch) };
         let pipeline = Pipeline::start(rx, tx.clone(), parts, fanout)?;
         if matches!(input, Input::Devices) {
             // Once the capture threads have stopped, the input is over.
@@ -162,7 +164,7 @@ enum Opened {
     Devices,
 }
 
-fn open_devices(cfg: &Config, tx: &Sender<SourceMsg>, stop: &Arc<AtomicBool>) -> Result<Vec<JoinHandle<()>>, SessionError> {
+fn open_devices(cfg: &Config, tx: &Sender<SourceMsg>, stop: &Arc<AtomicBool>, epoch: Instant) -> Result<Vec<JoinHandle<()>>, SessionError> {
     let c = &cfg.capture;
     let reopen = Duration::from_millis(c.reopen_every_ms.max(100));
     let mut devices = Vec::new();
@@ -172,12 +174,12 @@ fn open_devices(cfg: &Config, tx: &Sender<SourceMsg>, stop: &Arc<AtomicBool>) ->
                 Route { speaker: Speaker::Agent, channel: Some(cfg.audio.agent_channel) },
                 Route { speaker: Speaker::Customer, channel: Some(cfg.audio.customer_channel) },
             ];
-            devices.push(spawn_device(c.host.clone(), dev.clone(), routes, reopen, tx.clone(), stop.clone())?);
+            devices.push(spawn_device(c.host.clone(), dev.clone(), routes, reopen, tx.clone(), stop.clone(), epoch)?);
         }
         None => {
             for (speaker, dev) in [(Speaker::Agent, &c.agent_device), (Speaker::Customer, &c.customer_device)] {
                 let route = vec![Route { speaker, channel: None }];
-                let handle = spawn_device(c.host.clone(), dev.clone(), route, reopen, tx.clone(), stop.clone())
+                let handle = spawn_device(c.host.clone(), dev.clone(), route, reopen, tx.clone(), stop.clone(), epoch)
                     .map_err(|e| SessionError::Config(format!("opening the {speaker} device: {e}")))?;
                 devices.push(handle);
             }

@@ -175,6 +175,33 @@ impl Normalized {
         self.chars[from.min(self.len())..to.min(self.len())].iter().collect()
     }
 
+    /// The text cut into pieces of at most `max` characters, at the end of
+    /// a clause where one ends within the piece (a run without punctuation
+    /// is cut where it must); each piece is normalised as its own text.
+    pub fn pieces(&self, max: usize) -> Vec<Normalized> {
+        let max = max.max(1);
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < self.len() {
+            let hard_end = (start + max).min(self.len());
+            let end = if hard_end == self.len() {
+                hard_end
+            } else {
+                // The last clause break inside the window, if any.
+                (start + 1..hard_end).rev().find(|&i| self.clause[i] != self.clause[i - 1]).unwrap_or(hard_end)
+            };
+            let clause0 = self.clause[start];
+            out.push(Normalized {
+                chars: self.chars[start..end].to_vec(),
+                readings: self.readings[start..end].to_vec(),
+                fuzzy: self.fuzzy[start..end].to_vec(),
+                clause: self.clause[start..end].iter().map(|c| c - clause0).collect(),
+            });
+            start = end;
+        }
+        out
+    }
+
     /// Number of Han characters (for speaking rate).
     pub fn han_count(&self) -> usize {
         self.chars.iter().filter(|c| is_han(**c)).count()

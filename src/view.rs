@@ -148,7 +148,7 @@ impl LiveCall {
         r.min(1.0)
     }
 
-    fn apply(&mut self, t: f64, event: &Event) {
+    fn apply(&mut self, t: f64, event: &Event, limits: Limits) {
         self.t = self.t.max(t);
         match event {
             Event::CallStarted(s) => {
@@ -164,7 +164,7 @@ impl LiveCall {
                 }
                 let at = self.transcript.iter().rposition(|l| l.start <= s.start).map_or(0, |i| i + 1);
                 self.transcript.insert(at, line);
-                while self.transcript.len() > TRANSCRIPT_LINES {
+                while self.transcript.len() > limits.transcript_lines {
                     self.transcript.pop_front();
                 }
             }
@@ -179,7 +179,7 @@ impl LiveCall {
                 }
                 if a.is_final {
                     self.progress = a.call.clone();
-                    if a.speaker == Speaker::Customer && self.chart.len() < CHART_POINTS {
+                    if a.speaker == Speaker::Customer && self.chart.len() < limits.chart_points {
                         self.chart.push(ChartPoint { t: a.end, anger: a.emotion.map_or(0.0, |e| e.anger), churn: a.churn.map_or(0.0, |c| c.score) });
                     }
                 } else if a.churn.is_some_and(|c| c.intent) {
@@ -226,10 +226,33 @@ pub struct EndedCall {
     pub ended: CallEnded,
 }
 
+/// How much history a view keeps per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Transcript lines.
+    pub transcript_lines: usize,
+    /// Chart points.
+    pub chart_points: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { transcript_lines: TRANSCRIPT_LINES, chart_points: CHART_POINTS }
+    }
+}
+
+impl Limits {
+    /// No transcript or chart: a row on the board (which reads those from
+    /// its database when a call is opened).
+    pub const ROW_ONLY: Limits = Limits { transcript_lines: 0, chart_points: 0 };
+}
+
 /// Everything a screen shows of one agent: the live call, or the last
 /// call's summary between calls, and the pipeline's status.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallView {
+    /// How much history it keeps.
+    pub limits: Limits,
     /// The call in progress.
     pub live: Option<LiveCall>,
     /// The last call that ended (kept until the next one starts).
@@ -286,7 +309,7 @@ impl CallView {
         }
         self.gaps += seq - live.last_seq - 1;
         live.last_seq = seq;
-        live.apply(ev.t, &ev.event);
+        live.apply(ev.t, &ev.event, self.limits);
         if let Event::Status(s) = &ev.event {
             self.status(ev.t, s);
         }

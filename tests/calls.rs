@@ -101,7 +101,14 @@ fn a_display_that_never_reads_does_not_hold_up_the_pipeline() {
     let map = channel_map(&wav, &AudioSection::default(), &path).unwrap();
     let engine = WhisperEngine::load(AsrConfig::default()).unwrap();
     let calls = CallParts::builtin("test", CallSource::File { path: "retention_call.wav".into() }).unwrap();
-    let parts = PipelineParts { engine, calls, dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() }, realtime: false, max_queued_audio_s: 120.0 };
+    let parts = PipelineParts {
+        engine,
+        calls,
+        dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() },
+        realtime: false,
+        max_queued_audio_s: 120.0,
+        epoch: None,
+    };
     let mut fanout = Fanout::new();
     // A window that has frozen: subscribed, never read.
     let stuck = fanout.subscribe("overlay", Delivery::DropOldest(4));

@@ -139,3 +139,86 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     let after: String = customer.iter().filter(|(s, _)| *s > lost_t + 2.0).map(|(_, t)| t.clone()).collect();
     assert!(cer("那就要流量包吧", &after) <= 0.5, "after reconnect: {after:?} ({customer:?})");
 }
+
+/// Final segments as (speaker, start on the input's timeline).
+fn final_starts(events: &[serde_json::Value]) -> Vec<(String, f64)> {
+    let offset = events.iter().find(|e| e["type"] == "call_started").map_or(0.0, |e| e["input_offset_s"].as_f64().unwrap());
+    events
+        .iter()
+        .filter(|e| e["type"] == "segment" && e["final"] == true)
+        .map(|e| (e["speaker"].as_str().unwrap().to_string(), e["start"].as_f64().unwrap() + offset))
+        .collect()
+}
+
+#[test]
+fn both_sides_played_into_idle_sinks_keep_their_timing() {
+    let model = require_model();
+    require_tool("sox", "sox");
+    let pa = Pulse::start();
+    let dir = tempfile::tempdir().unwrap();
+    let call = repo("samples/retention_call.wav");
+    let (agent, customer) = (dir.path().join("agent.wav"), dir.path().join("customer.wav"));
+    sh("sox", &[call.to_str().unwrap(), agent.to_str().unwrap(), "remix", "1"]);
+    sh("sox", &[call.to_str().unwrap(), customer.to_str().unwrap(), "remix", "2"]);
+    // Where the same pipeline puts each turn when it reads the file.
+    let reference = final_starts(&json_lines(&run_ok(&["replay", call.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()])));
+    // Live: both sinks idle (suspended) until the two sides start playing at the same moment.
+    let child: Child = pa.spawn_run(&model, 60);
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut a = pa.cmd("paplay").args(["-d", "agent", agent.to_str().unwrap()]).spawn().unwrap();
+    let mut c = pa.cmd("paplay").args(["-d", "customer", customer.to_str().unwrap()]).spawn().unwrap();
+    assert!(a.wait().unwrap().success() && c.wait().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = json_lines(&out);
+    let live = final_starts(&events);
+    // The live timeline is the file's shifted by when playback began: each
+    // turn's offset from the file, per side. Both sides on one clock means
+    // the two sides' offsets agree (within 100 ms); no turn is misplaced.
+    let first = |v: &[(String, f64)]| v.iter().find(|(s, _)| s == "customer").map(|(_, t)| *t).unwrap();
+    let shift = first(&live) - first(&reference);
+    let mut offsets: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    for (speaker, at) in &reference {
+        let nearest = live.iter().filter(|(s, _)| s == speaker).map(|(_, t)| t - shift - at).min_by(|x, y| x.abs().total_cmp(&y.abs()));
+        let d = nearest.unwrap_or_else(|| panic!("no live {speaker} turn near {at}: {live:?}"));
+        assert!(d.abs() <= 0.15, "the {speaker} turn at {at:.2} s is {d:+.2} s off in live capture\nreference {reference:?}\nlive {live:?}");
+        offsets.entry(speaker.as_str()).or_default().push(d);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (a, c) = (median(offsets.get_mut("agent").unwrap()), median(offsets.get_mut("customer").unwrap()));
+    assert!((a - c).abs() <= 0.1, "the agent's side is {:+.3} s from the customer's\nreference {reference:?}\nlive {live:?}", a - c);
+    // And every event is emitted after the audio it is about.
+    for e in events.iter().filter(|e| e["type"] == "segment" && e["final"] == true) {
+        assert!(e["end"].as_f64().unwrap() <= e["t"].as_f64().unwrap() + 0.05, "a final ends after it was emitted: {e}");
+    }
+}
+
+#[test]
+fn a_headset_that_flaps_five_times_in_a_minute_leaves_the_pipeline_running() {
+    let model = require_model();
+    let pa = Pulse::start();
+    let child: Child = pa.spawn_run(&model, 40);
+    std::thread::sleep(Duration::from_millis(2000));
+    for _ in 0..5 {
+        let modules = String::from_utf8_lossy(&pa.cmd("pactl").args(["list", "short", "modules"]).output().unwrap().stdout).to_string();
+        let id = modules.lines().find(|l| l.contains("sink_name=agent")).and_then(|l| l.split_whitespace().next()).unwrap().to_string();
+        assert!(pa.cmd("pactl").args(["unload-module", &id]).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(pa.cmd("pactl").args(["load-module", "module-null-sink", "sink_name=agent"]).output().unwrap().status.success());
+        std::thread::sleep(Duration::from_millis(3500));
+    }
+    // Still listening after all that.
+    assert!(pa.cmd("paplay").args(["-d", "agent", fixture("zh/a_empathy.wav").to_str().unwrap()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = json_lines(&out);
+    let lost = events.iter().filter(|e| e["kind"] == "device_lost").count();
+    let back = events.iter().filter(|e| e["kind"] == "device_back").count();
+    assert!(lost >= 5 && back >= 5, "every flap is reported: {lost} lost, {back} back");
+    let agent: String =
+        events.iter().filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == "agent").map(|e| e["text"].as_str().unwrap()).collect();
+    assert!(cer("非常抱歉给您带来不便，换成是我也会很着急。", &agent) <= 0.45, "heard after the flapping: {agent:?}");
+}

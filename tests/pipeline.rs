@@ -104,7 +104,14 @@ fn realtime_replay_gives_partials_before_the_final_and_stats() {
 fn test_pipeline() -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscription) {
     let engine = WhisperEngine::load(AsrConfig::default()).expect("model (run scripts/test.sh)");
     let calls = CallParts::builtin("test", CallSource::File { path: "test".into() }).unwrap();
-    let parts = PipelineParts { engine, calls, dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() }, realtime: false, max_queued_audio_s: 120.0 };
+    let parts = PipelineParts {
+        engine,
+        calls,
+        dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() },
+        realtime: false,
+        max_queued_audio_s: 120.0,
+        epoch: None,
+    };
     let (tx, rx) = crossbeam_channel::bounded(64);
     let mut fanout = Fanout::new();
     let sub = fanout.subscribe("test", Delivery::Lossless);

@@ -40,7 +40,7 @@ pub fn replay(wav: WavAudio, realtime: bool) -> Run {
     let map = channel_map(&wav, &AudioSection::default(), Path::new("bench")).expect("layout");
     let engine = WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`");
     let calls = CallParts::builtin("bench", CallSource::File { path: "bench".into() }).expect("built-in playbook");
-    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime, max_queued_audio_s: 120.0 };
+    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime, max_queued_audio_s: 120.0, epoch: None };
     let (tx, rx) = crossbeam_channel::bounded(256);
     let mut fanout = Fanout::new();
     let events = fanout.subscribe("bench", Delivery::Lossless);

@@ -87,6 +87,75 @@ pub struct Turn<'a> {
     pub features: Option<&'a AcousticFeatures>,
 }
 
+/// Turns longer than this are analysed in pieces of at most this many
+/// characters, cut at clause ends: every rule looks within a clause or a
+/// few characters, so a piece decides as the whole would, and the time
+/// grows with the text's length (a 400,000-character line from a broken
+/// transcript takes as long per character as a normal turn).
+pub const MAX_PIECE_CHARS: usize = 240;
+
+/// Runs `detect` on the text, or on pieces of it when it is long, merging
+/// the results.
+fn chunked<T>(norm: &Normalized, detect: impl Fn(&Normalized) -> T, merge: impl Fn(T, T) -> T) -> T {
+    if norm.len() <= MAX_PIECE_CHARS {
+        return detect(norm);
+    }
+    let mut result: Option<T> = None;
+    for piece in norm.pieces(MAX_PIECE_CHARS) {
+        let d = detect(&piece);
+        result = Some(match result {
+            Some(r) => merge(r, d),
+            None => d,
+        });
+    }
+    result.unwrap_or_else(|| detect(norm))
+}
+
+/// What one piece of a customer's turn says.
+struct CustomerDetection {
+    churn: Churn,
+    churn_why: Vec<String>,
+    conditional: bool,
+    declined: bool,
+    scores: BTreeMap<Reason, f32>,
+    reason_why: Vec<String>,
+    text_anger: f32,
+    anger_why: Vec<String>,
+    reply: CustomerTurn,
+    threat: bool,
+}
+
+/// Most `why` entries kept from one turn.
+const MAX_WHY: usize = 24;
+
+impl CustomerDetection {
+    /// Two pieces of one turn: the strongest churn cue decides, reasons add
+    /// up, the angriest piece sets the anger, replies and threats count once.
+    fn merge(mut self, b: Self) -> Self {
+        if b.churn.score > self.churn.score {
+            self.churn = b.churn;
+        }
+        self.churn_why.extend(b.churn_why);
+        self.churn_why.truncate(MAX_WHY);
+        self.conditional |= b.conditional;
+        self.declined = (self.declined || b.declined) && !self.churn.intent;
+        for (r, v) in b.scores {
+            *self.scores.entry(r).or_insert(0.0) += v;
+        }
+        self.reason_why.extend(b.reason_why);
+        self.reason_why.truncate(MAX_WHY);
+        if b.text_anger > self.text_anger {
+            self.text_anger = b.text_anger;
+            self.anger_why = b.anger_why;
+        }
+        self.reply.accept |= b.reply.accept;
+        self.reply.insist |= b.reply.insist;
+        self.reply.think_it_over |= b.reply.think_it_over;
+        self.threat |= b.threat;
+        self
+    }
+}
+
 /// Per-call analysis state.
 pub struct CallAnalysis {
     lex: Arc<Lexicons>,
@@ -175,26 +244,45 @@ impl CallAnalysis {
         out
     }
 
-    fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
+    /// What the lexicons find in a customer's words (one chunk of them).
+    fn detect_customer(&self, norm: &Normalized) -> CustomerDetection {
         let mut churn_hits = self.lex.churn.find(norm);
         let mut reason_hits = self.lex.reason.find(norm);
         let mut emotion_hits = self.lex.emotion.find(norm);
         let mut agent_hits = self.lex.agent.find(norm);
         lexicon::drop_cross_word_guesses(norm, &mut [&mut churn_hits, &mut reason_hits, &mut emotion_hits, &mut agent_hits]);
         let detail = churn::churn_intent(norm, &churn_hits, &reason_hits);
-        why.extend(detail.why.iter().cloned());
-        let churn = detail.churn;
+        let (scores, reason_why) = reason::reason_scores(norm, &reason_hits, &detail);
+        let (text_anger, anger_why) = emotion::text_anger(norm, &emotion_hits);
+        let reply = agent::customer_turn(&agent_hits, detail.churn.intent);
+        let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(&churn_hits));
+        CustomerDetection {
+            churn: detail.churn,
+            churn_why: detail.why,
+            conditional: detail.conditional,
+            declined,
+            scores,
+            reason_why,
+            text_anger,
+            anger_why,
+            reply,
+            threat: emotion_hits.iter().any(|h| h.group == "threat"),
+        }
+    }
+
+    fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
+        let d = chunked(norm, |n| self.detect_customer(n), CustomerDetection::merge);
+        why.extend(d.churn_why.iter().cloned());
+        let churn = d.churn;
         out.churn = Some(churn);
         if !turn.is_final {
             return;
         }
-        let (scores, reason_why) = reason::reason_scores(norm, &reason_hits, &detail);
-        why.extend(reason_why);
-        out.reason = reason::best_reason(&scores);
-
-        let (mut text_anger, anger_why) = emotion::text_anger(norm, &emotion_hits);
-        why.extend(anger_why);
-        if detail.conditional {
+        why.extend(d.reason_why.iter().cloned());
+        out.reason = reason::best_reason(&d.scores);
+        let mut text_anger = d.text_anger;
+        why.extend(d.anger_why.iter().cloned());
+        if d.conditional {
             // A conditional threat to leave is a threat.
             text_anger = 1.0 - (1.0 - text_anger) * 0.6;
         }
@@ -206,12 +294,12 @@ impl CallAnalysis {
         let anger = round2(emotion::combine(text_anger, arousal));
         let trend = self.trend(turn.end, anger);
         self.anger_history.push((turn.end, anger));
+        // Only the trend window is ever read back.
+        let horizon = turn.end - self.cfg.trend_window_s;
+        self.anger_history.retain(|(t, _)| *t >= horizon);
         out.emotion = Some(Emotion { anger, level: Level::of(anger), trend });
-
-        let reply = agent::customer_turn(&agent_hits, churn.intent);
-        out.customer = Some(reply.clone());
-        let declined = detail.declined || (!churn.intent && churn::declined_without_action(&churn_hits));
-        self.update_customer(turn, churn, declined, &scores, anger, trend, &reply, &emotion_hits);
+        out.customer = Some(d.reply.clone());
+        self.update_customer(turn, churn, d.declined, &d.scores, anger, trend, &d.reply, d.threat);
     }
 
     fn trend(&self, now: f64, anger: f32) -> Trend {
@@ -239,7 +327,7 @@ impl CallAnalysis {
         anger: f32,
         trend: Trend,
         reply: &CustomerTurn,
-        emotion_hits: &[lexicon::Hit],
+        threat: bool,
     ) {
         let s = &mut self.progress;
         if churn.intent {
@@ -286,7 +374,6 @@ impl CallAnalysis {
             s.churn_intent = false;
             self.complaint_since = None;
         }
-        let threat = emotion_hits.iter().any(|h| h.group == "threat");
         let complaint_reason = matches!(reason::best_reason(scores), Some(Reason::Billing | Reason::Service | Reason::Network));
         let complaining = Level::of(anger) >= Level::Annoyed || threat || complaint_reason || churn.intent;
         if complaining && !s.customer_accepted && self.complaint_since.is_none() {
@@ -295,9 +382,19 @@ impl CallAnalysis {
     }
 
     fn agent_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
-        let mut hits = self.lex.agent.find(norm);
-        lexicon::drop_cross_word_guesses(norm, &mut [&mut hits]);
-        let (a, a_why) = agent::agent_turn(norm, &hits);
+        let (a, a_why) = chunked(
+            norm,
+            |n| {
+                let mut hits = self.lex.agent.find(n);
+                lexicon::drop_cross_word_guesses(n, &mut [&mut hits]);
+                agent::agent_turn(n, &hits)
+            },
+            |(mut a, mut w), (b, bw)| {
+                a.merge(b);
+                w.extend(bw);
+                (a, w)
+            },
+        );
         why.extend(a_why);
         out.agent = Some(a.clone());
         if !turn.is_final {

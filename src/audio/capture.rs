@@ -228,7 +228,13 @@ fn open(host: &cpal::Host, name: &str, overrun: Arc<AtomicU64>) -> Result<Runnin
     Ok(Running { _stream: stream, filled: filled_rx, free: free_tx, failed: fail_rx, channels, rate_hz: config.sample_rate })
 }
 
+/// After this long without a buffer, the next one is a resumption (a
+/// suspended monitor woke up): it is placed by the wall clock.
+const RESUME_AFTER: Duration = Duration::from_millis(150);
+
 /// One device's supervisor: forwards audio, reports loss and return.
+/// `epoch` is the session's start, the same for every device, so both
+/// sides of the call sit on one timeline.
 pub fn spawn_device(
     host_name: String,
     device: String,
@@ -236,6 +242,7 @@ pub fn spawn_device(
     reopen_every: Duration,
     tx: Sender<SourceMsg>,
     stop: Arc<AtomicBool>,
+    epoch: Instant,
 ) -> Result<JoinHandle<()>, CaptureError> {
     let host = host_for(&host_name)?;
     let overrun = Arc::new(AtomicU64::new(0));
@@ -251,8 +258,10 @@ pub fn spawn_device(
             // clock: a source that delivers nothing while idle (a suspended
             // PulseAudio monitor) is silence, and is padded as such so both
             // speakers stay on the same timeline.
-            let mut clock_start = Instant::now();
+            let mut clock_start = epoch;
             let mut frames_forwarded: u64 = 0;
+            let mut last_data: Option<Instant> = None;
+            let mut opened_once = false;
             // Sound servers move a stream to another device when its own
             // disappears (an unplugged headset) instead of failing it, so the
             // device list is checked as well.
@@ -285,8 +294,13 @@ pub fn spawn_device(
                                     let _ = tx.send(SourceMsg::DeviceBack { speaker: r2.speaker, gap_s: t.elapsed().as_secs_f64() });
                                 }
                             }
-                            clock_start = Instant::now();
-                            frames_forwarded = 0;
+                            if opened_once {
+                                // The gap was filled by DeviceBack; count afresh.
+                                clock_start = Instant::now();
+                                frames_forwarded = 0;
+                            }
+                            opened_once = true;
+                            last_data = None;
                             running = Some(r);
                         }
                         Err(e) if lost_at.is_none() => {
@@ -304,13 +318,38 @@ pub fn spawn_device(
                 };
                 // Forward everything captured so far, before looking at errors,
                 // so nothing captured is lost when the device goes away.
-                while let Ok((n, buf)) = run.filled.try_recv() {
-                    tracing::trace!(%device, n, "captured");
-                    frames_forwarded += (n / run.channels.max(1)) as u64;
-                    let ok = forward(run, &buf[..n]);
-                    let _ = run.free.try_send(buf);
-                    if !ok {
-                        return;
+                let mut arrived: Vec<(usize, Vec<f32>)> = Vec::new();
+                while let Ok(b) = run.filled.try_recv() {
+                    arrived.push(b);
+                }
+                if !arrived.is_empty() {
+                    let frames: u64 = arrived.iter().map(|(n, _)| (*n / run.channels.max(1)) as u64).sum();
+                    // A stream that resumes after delivering nothing (a
+                    // suspended monitor when playback starts) is placed by the
+                    // wall clock: these frames end now, the time before them
+                    // was silence.
+                    if last_data.is_none_or(|t| t.elapsed() >= RESUME_AFTER) {
+                        let end_now = (clock_start.elapsed().as_secs_f64() * run.rate_hz as f64) as u64;
+                        let start = end_now.saturating_sub(frames);
+                        let tolerance = run.rate_hz as u64 / 50;
+                        if start > frames_forwarded + tolerance {
+                            let pad = (start - frames_forwarded) as usize;
+                            tracing::debug!(%device, pad, "stream resumed: aligned to the wall clock");
+                            frames_forwarded += pad as u64;
+                            if !forward(run, &vec![0.0f32; pad * run.channels.max(1)]) {
+                                return;
+                            }
+                        }
+                    }
+                    last_data = Some(Instant::now());
+                    for (n, buf) in arrived {
+                        tracing::trace!(%device, n, "captured");
+                        frames_forwarded += (n / run.channels.max(1)) as u64;
+                        let ok = forward(run, &buf[..n]);
+                        let _ = run.free.try_send(buf);
+                        if !ok {
+                            return;
+                        }
                     }
                 }
                 let expected = (clock_start.elapsed().as_secs_f64() * run.rate_hz as f64) as u64;

@@ -5,6 +5,7 @@
 #[cfg(feature = "engine")]
 pub mod capture;
 pub mod features;
+pub mod guard;
 pub mod layout;
 pub mod replay;
 pub mod resample;
@@ -20,12 +21,12 @@ pub const PIPELINE_SAMPLE_RATE_HZ: u32 = 16_000;
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// The file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a WAV callcoach can read.
     #[error("{path}: {reason}")]

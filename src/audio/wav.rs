@@ -35,8 +35,12 @@ pub const MIN_SAMPLE_RATE_HZ: u32 = 4_000;
 /// Reads a WAV file.
 pub fn read_wav(path: &Path) -> Result<WavAudio, AudioError> {
     let format_err = |reason: String| AudioError::Format { path: path.to_path_buf(), reason };
+    let len = std::fs::metadata(path).map_err(|source| AudioError::Io { path: path.to_path_buf(), error: source })?.len();
+    if len < 44 {
+        return Err(format_err(format!("the file is {len} bytes long; a WAV file has a header of at least 44 bytes (an empty or cut-off recording?)")));
+    }
     let reader = hound::WavReader::open(path).map_err(|e| match e {
-        hound::Error::IoError(source) => AudioError::Io { path: path.to_path_buf(), source },
+        hound::Error::IoError(source) => AudioError::Io { path: path.to_path_buf(), error: source },
         hound::Error::FormatError(msg) => format_err(format!("not a readable WAV file ({msg}); callcoach reads RIFF/WAVE PCM or float")),
         hound::Error::Unsupported => format_err(
             "unsupported WAV encoding (compressed formats such as A-law, mu-law or ADPCM); \
@@ -148,6 +152,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("junk.wav");
         std::fs::write(&p, b"this is not a wav file at all").unwrap();
+        let e = read_wav(&p).unwrap_err().to_string();
+        assert!(e.contains("junk.wav") && e.contains("29 bytes long"), "{e}");
+        std::fs::write(&p, "this is not a wav file at all, and it is long enough to have a header".repeat(3)).unwrap();
         let e = read_wav(&p).unwrap_err().to_string();
         assert!(e.contains("junk.wav") && e.contains("not a readable WAV"), "{e}");
         let p = dir.path().join("empty.wav");

@@ -375,5 +375,11 @@ async fn agent_ws(State(board): State<Arc<Board>>, headers: HeaderMap, ws: WebSo
             return Err(ApiError(StatusCode::UNAUTHORIZED, "unknown or revoked agent token".into()));
         }
     };
-    Ok(ws.max_message_size(MAX_MESSAGE_BYTES).max_frame_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| super::ws::serve(board, agent, socket)))
+    // Small per-connection buffers: a centre has thousands of agents connected.
+    Ok(ws
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .on_upgrade(move |socket| super::ws::serve(board, agent, socket)))
 }

@@ -105,7 +105,7 @@ impl Live {
     /// Applies a stored event of `agent`'s call.
     pub fn apply(&mut self, agent: &str, ev: &TimedEvent) -> Change {
         let Some(call_id) = ev.call_id else { return Change::None };
-        let entry = self.calls.entry(call_id).or_insert_with(|| (agent.to_string(), CallView::new()));
+        let entry = self.calls.entry(call_id).or_insert_with(|| (agent.to_string(), CallView { limits: crate::view::Limits::ROW_ONLY, ..CallView::new() }));
         entry.1.apply(ev);
         if let Event::CallEnded(_) = ev.event {
             self.calls.remove(&call_id);

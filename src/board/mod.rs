@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod http;
 pub mod live;
+pub mod load;
 pub mod nats;
 pub mod server;
 pub mod store;

@@ -93,34 +93,42 @@ async fn run(
             }
         });
     }
-    let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-    while let Some(msg) = messages.next().await {
-        let msg = msg.map_err(|e| e.to_string())?;
-        let Some((site, agent)) = broker::parse_events_subject(msg.subject.as_str()) else {
-            tracing::warn!(subject = %msg.subject, "not an event subject; dropped");
-            let _ = msg.ack().await;
-            continue;
-        };
-        sites.lock().unwrap_or_else(|p| p.into_inner()).insert(agent.clone(), site);
-        let ev: TimedEvent = match serde_json::from_slice(&msg.payload) {
-            Ok(ev) => ev,
-            Err(e) => {
-                tracing::warn!(%agent, "a malformed event on the broker ({e}); dropped");
-                let _ = msg.ack().await;
-                continue;
+    // Whatever has arrived is taken together: one transaction per agent,
+    // then every message acknowledged (a board killed before that gets
+    // them again, and stores each once).
+    let mut batches = consumer.messages().await.map_err(|e| e.to_string())?.ready_chunks(512);
+    while let Some(batch) = batches.next().await {
+        let mut by_agent: HashMap<String, Vec<TimedEvent>> = HashMap::new();
+        let mut acks = Vec::with_capacity(batch.len());
+        for msg in batch {
+            let msg = msg.map_err(|e| e.to_string())?;
+            match broker::parse_events_subject(msg.subject.as_str()) {
+                Some((site, agent)) => match serde_json::from_slice::<TimedEvent>(&msg.payload) {
+                    Ok(ev) => {
+                        sites.lock().unwrap_or_else(|p| p.into_inner()).insert(agent.clone(), site);
+                        by_agent.entry(agent).or_default().push(ev);
+                    }
+                    Err(e) => tracing::warn!(%agent, "a malformed event on the broker ({e}); dropped"),
+                },
+                None => tracing::warn!(subject = %msg.subject, "not an event subject; dropped"),
             }
-        };
-        // On the broker path the broker's permissions say who may publish
-        // on an agent's subject; the board takes the agent from the subject.
-        let who = Principal { id: 0, name: agent.clone(), role: Role::Agent };
-        let b = board.clone();
-        match tokio::task::spawn_blocking(move || b.ingest(&who, vec![ev])).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(IngestError::Refused(m))) => tracing::warn!(%agent, "refused from the broker: {m}"),
-            Ok(Err(e)) => return Err(format!("storing failed ({e}); the broker will deliver it again")),
-            Err(e) => return Err(e.to_string()),
+            acks.push(msg);
         }
-        msg.ack().await.map_err(|e| e.to_string())?;
+        for (agent, events) in by_agent {
+            // On the broker path the broker's permissions say who may publish
+            // on an agent's subject; the board takes the agent from the subject.
+            let who = Principal { id: 0, name: agent.clone(), role: Role::Agent };
+            let b = board.clone();
+            match tokio::task::spawn_blocking(move || b.ingest(&who, events)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(IngestError::Refused(m))) => tracing::warn!(%agent, "refused from the broker: {m}"),
+                Ok(Err(e)) => return Err(format!("storing failed ({e}); the broker will deliver it again")),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        for msg in acks {
+            msg.ack().await.map_err(|e| e.to_string())?;
+        }
     }
     Err("the broker's message stream ended".into())
 }

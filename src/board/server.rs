@@ -27,12 +27,12 @@ pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The address cannot be used.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The certificate or key cannot be read.
     #[error("TLS certificate {cert} / key {key}: {message}")]
@@ -95,8 +95,8 @@ pub fn serve(options: BoardOptions, serve: ServeOptions, ready: impl FnOnce(Sock
         let app = super::http::router(board);
         match serve.tls {
             None => {
-                let listener = tokio::net::TcpListener::bind(serve.listen).await.map_err(|source| ServeError::Bind { addr: serve.listen, source })?;
-                let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: serve.listen, source })?;
+                let listener = tokio::net::TcpListener::bind(serve.listen).await.map_err(|source| ServeError::Bind { addr: serve.listen, error: source })?;
+                let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: serve.listen, error: source })?;
                 ready(addr);
                 axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| ServeError::Runtime(e.to_string()))?;
             }
@@ -107,9 +107,9 @@ pub fn serve(options: BoardOptions, serve: ServeOptions, ready: impl FnOnce(Sock
                     key: key.clone(),
                     message: e.to_string(),
                 })?;
-                let listener = std::net::TcpListener::bind(serve.listen).map_err(|source| ServeError::Bind { addr: serve.listen, source })?;
-                let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: serve.listen, source })?;
-                listener.set_nonblocking(true).map_err(|source| ServeError::Bind { addr, source })?;
+                let listener = std::net::TcpListener::bind(serve.listen).map_err(|source| ServeError::Bind { addr: serve.listen, error: source })?;
+                let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: serve.listen, error: source })?;
+                listener.set_nonblocking(true).map_err(|source| ServeError::Bind { addr, error: source })?;
                 let handle = axum_server::Handle::new();
                 let h = handle.clone();
                 tokio::spawn(async move {
@@ -118,11 +118,11 @@ pub fn serve(options: BoardOptions, serve: ServeOptions, ready: impl FnOnce(Sock
                 });
                 ready(addr);
                 axum_server::from_tcp_rustls(listener, tls)
-                    .map_err(|source| ServeError::Bind { addr, source })?
+                    .map_err(|source| ServeError::Bind { addr, error: source })?
                     .handle(handle)
                     .serve(app.into_make_service())
                     .await
-                    .map_err(|source| ServeError::Bind { addr, source })?;
+                    .map_err(|source| ServeError::Bind { addr, error: source })?;
             }
         }
         Ok(())

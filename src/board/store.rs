@@ -14,12 +14,12 @@ use crate::events::{CallId, Event, TimedEvent};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite said no.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Sql {
         /// The database file.
         path: PathBuf,
         /// SQLite's error.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     /// A stored value cannot be read back.
     #[error("{path}: corrupt {what}: {message}")]
@@ -204,7 +204,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Refused(format!("{}: cannot create the data folder: {e}", dir.display())))?;
         let path = dir.join("board.sqlite");
-        let conn = Connection::open(&path).map_err(|source| StoreError::Sql { path: path.clone(), source })?;
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sql { path: path.clone(), error: source })?;
         let store = Self { conn, path };
         store.conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| store.sql(e))?;
         store.conn.execute_batch(SCHEMA).map_err(|e| store.sql(e))?;
@@ -217,7 +217,7 @@ impl Store {
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql { path: self.path.clone(), source }
+        StoreError::Sql { path: self.path.clone(), error: source }
     }
 
     /// Adds a principal (or finds the existing one of that name and role).
@@ -326,7 +326,7 @@ impl Store {
     /// stored is skipped. Returns the events that were new.
     pub fn insert_events(&mut self, agent: &str, events: &[TimedEvent]) -> Result<Vec<TimedEvent>, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let sql = |source| StoreError::Sql { path: path.clone(), error: source };
         let tx = self.conn.transaction().map_err(sql)?;
         let mut fresh = Vec::new();
         {
@@ -509,7 +509,7 @@ impl Store {
     pub fn cleanup(&mut self, days: u32) -> Result<usize, StoreError> {
         let cutoff = now_ms() - days as i64 * 86_400_000;
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let sql = |source| StoreError::Sql { path: path.clone(), error: source };
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute("DELETE FROM events WHERE call_id IN (SELECT call_id FROM calls WHERE ended_at_ms IS NOT NULL AND ended_at_ms < ?1)", params![cutoff])
             .map_err(sql)?;

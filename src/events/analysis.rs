@@ -205,6 +205,28 @@ pub struct AgentTurn {
     pub restate: bool,
 }
 
+impl AgentTurn {
+    /// Adds what another piece of the same turn showed.
+    pub fn merge(&mut self, b: AgentTurn) {
+        self.empathy |= b.empathy;
+        self.offers_choice |= b.offers_choice;
+        self.proposal |= b.proposal;
+        self.probe |= b.probe;
+        self.confirm |= b.confirm;
+        self.restate |= b.restate;
+        for p in b.inflaming {
+            if !self.inflaming.contains(&p) {
+                self.inflaming.push(p);
+            }
+        }
+        for v in b.vague {
+            if !self.vague.contains(&v) {
+                self.vague.push(v);
+            }
+        }
+    }
+}
+
 /// What a customer turn says about the proposal so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CustomerTurn {

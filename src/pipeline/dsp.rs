@@ -16,6 +16,7 @@ use super::calls::CallMsg;
 use super::queue::{AsrJob, AsrQueue, CallTag};
 use super::Clock;
 use crate::audio::features::{speech_rms_db, Voicing};
+use crate::audio::guard::SampleGuard;
 use crate::audio::resample::Resampler;
 use crate::audio::source::SourceMsg;
 use crate::audio::PIPELINE_SAMPLE_RATE_HZ;
@@ -146,14 +147,18 @@ pub fn spawn_dsp(rx: Receiver<SourceMsg>, queue: Arc<AsrQueue>, out: Sender<Call
         let mut chans = [Chan::new(Speaker::Agent, &cfg.vad), Chan::new(Speaker::Customer, &cfg.vad)];
         let mut utts: Vec<Utterance> = Vec::new();
         let mut calls = Calls::new(&cfg);
+        let mut guards = [SampleGuard::new(), SampleGuard::new()];
         let status = |kind: StatusKind, speaker: Option<Speaker>, message: String| {
             let _ = out.send(CallMsg::Status { stream_s: clock.t(), status: StatusEvent { kind, speaker, message } });
         };
         let mut end_reason = EndReason::InputEnded;
         while let Ok(msg) = rx.recv() {
             match msg {
-                SourceMsg::Audio { speaker, sample_rate_hz, samples } => {
+                SourceMsg::Audio { speaker, sample_rate_hz, mut samples } => {
                     let i = idx(speaker);
+                    for report in guards[i].clean(&mut samples, sample_rate_hz) {
+                        status(StatusKind::BadAudio, Some(speaker), report);
+                    }
                     let ch = &mut chans[i];
                     if ch.resampler.as_ref().is_none_or(|r| r.in_rate_hz() != sample_rate_hz) {
                         if let Some(mut old) = ch.resampler.take() {

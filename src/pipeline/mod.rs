@@ -35,7 +35,13 @@ pub struct Clock {
 impl Clock {
     /// A clock; `realtime` uses wall time.
     pub fn new(realtime: bool) -> Self {
-        Self { start: Instant::now(), realtime, fed_samples: AtomicU64::new(0) }
+        Self::starting_at(Instant::now(), realtime)
+    }
+
+    /// A clock whose wall time starts at `start` (the moment the audio
+    /// sources started, so stream time and wall time agree).
+    pub fn starting_at(start: Instant, realtime: bool) -> Self {
+        Self { start, realtime, fed_samples: AtomicU64::new(0) }
     }
 
     /// Records how far the audio has been fed (16 kHz samples).
@@ -75,6 +81,8 @@ pub struct PipelineParts {
     pub realtime: bool,
     /// Finished utterances allowed to wait for Whisper before the source waits.
     pub max_queued_audio_s: f64,
+    /// When the sources started (their audio's time 0); None: now.
+    pub epoch: Option<Instant>,
 }
 
 /// What the agent's screen (or a command) can ask of a running pipeline.
@@ -124,7 +132,7 @@ impl Pipeline {
     /// consumers (subscribe them first). `source_tx` is a sender of the same
     /// channel, kept for [`Controls::end_call`].
     pub fn start(source: Receiver<SourceMsg>, source_tx: Sender<SourceMsg>, parts: PipelineParts, fanout: Fanout) -> Result<Self, AsrError> {
-        let clock = Arc::new(Clock::new(parts.realtime));
+        let clock = Arc::new(Clock::starting_at(parts.epoch.unwrap_or_else(Instant::now), parts.realtime));
         let queue = Arc::new(AsrQueue::new(parts.max_queued_audio_s));
         let (calls_tx, calls_rx) = unbounded::<CallMsg>();
         let thread_err = |what: &str, e: std::io::Error| AsrError::Config(format!("cannot start the {what} thread: {e}"));

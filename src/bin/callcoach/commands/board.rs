@@ -53,6 +53,38 @@ pub(super) fn run(args: &BoardArgs) -> Result<()> {
             store.set_password(&p, &auth::hash_password(password)?)?;
             out_line(&format!("password set for supervisor {name}"))
         }
+        Some(BoardCommand::Load { board, agents, pages, duration_s, ramp_s, nats }) => {
+            let store = Store::open(&dir)?;
+            let mut tokens = Vec::new();
+            if nats.is_none() {
+                for i in 0..*agents {
+                    let p = store.principal(&format!("load-agent-{i}"), Role::Agent)?;
+                    let t = auth::new_token()?;
+                    store.add_token(&p, &auth::hash_token(&t))?;
+                    tokens.push(t);
+                }
+            }
+            let sup = store.principal("load-supervisor", Role::Supervisor)?;
+            let supervisor_token = auth::new_token()?;
+            store.add_token(&sup, &auth::hash_token(&supervisor_token))?;
+            drop(store);
+            let opts = callcoach::board::load::LoadOptions {
+                board: board.clone(),
+                agent_tokens: tokens,
+                agents: *agents,
+                supervisor_token,
+                pages: *pages,
+                duration: std::time::Duration::from_secs_f64(*duration_s),
+                ramp: std::time::Duration::from_secs_f64(*ramp_s),
+                nats: nats.clone(),
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let r = rt.block_on(callcoach::board::load::run(opts)).map_err(anyhow::Error::msg)?;
+            out_line(&format!(
+                "agents {agents} pages {pages}: events_per_s {:.0} sent {} acknowledged {} page_receipts {} latency_ms p50 {:.1} p95 {:.1} p99 {:.1} max {:.1} agent_failures {}",
+                r.events_per_s, r.sent, r.acknowledged, r.received, r.latency_ms[0], r.latency_ms[1], r.latency_ms[2], r.latency_ms[3], r.agent_failures
+            ))
+        }
         None => {
             let mut options = BoardOptions::new(&dir);
             options.retention_days = args.retention_days;
