@@ -128,7 +128,8 @@ impl SessionBuilder {
         };
         let mut sources = match opened {
             Opened::File(wav, map) => {
-                vec![spawn_replay(wav, map, realtime, tx.clone(), stop.clone()).map_err(|e| SessionError::Config(format!("cannot start the replay: {e}")))?]
+                vec![spawn_replay(wav, map, realtime.then_some(1.0), tx.clone(), stop.clone())
+                    .map_err(|e| SessionError::Config(format!("cannot start the replay: {e}")))?]
             }
             Opened::Devices => open_devices(&cfg, &tx, &stop, epoch)?,
         };
@@ -138,7 +139,7 @@ impl SessionBuilder {
         if !partials {
             dsp.partial_every_ms = 0;
         }
-        let parts = PipelineParts { engine, calls, dsp, realtime, max_queued_audio_s: cfg.pipeline.max_queued_audio_s, epoch: Some(epoch) };
+        let parts = PipelineParts { engine, calls, dsp, realtime, max_queued_audio_s: cfg.pipeline.max_queued_audio_s, epoch: Some(epoch), speed: 1.0 };
         let pipeline = Pipeline::start(rx, tx.clone(), parts, fanout)?;
         if matches!(input, Input::Devices) {
             // Once the capture threads have stopped, the input is over.

@@ -202,6 +202,26 @@ impl Normalized {
         out
     }
 
+    /// The text cut at every clause break, each clause normalised as its
+    /// own text.
+    pub fn clauses(&self) -> Vec<Normalized> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 1..=self.len() {
+            if i == self.len() || self.clause[i] != self.clause[i - 1] {
+                let clause0 = self.clause[start];
+                out.push(Normalized {
+                    chars: self.chars[start..i].to_vec(),
+                    readings: self.readings[start..i].to_vec(),
+                    fuzzy: self.fuzzy[start..i].to_vec(),
+                    clause: self.clause[start..i].iter().map(|c| c - clause0).collect(),
+                });
+                start = i;
+            }
+        }
+        out
+    }
+
     /// Number of Han characters (for speaking rate).
     pub fn han_count(&self) -> usize {
         self.chars.iter().filter(|c| is_han(**c)).count()
@@ -239,6 +259,16 @@ mod tests {
         assert_eq!(n.chars.iter().collect::<String>(), "你好,ab销户");
         assert_eq!(n.clause, vec![0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(n.readings[5], vec!["xiao"]);
+    }
+
+    #[test]
+    fn clauses_cut_at_breaks_and_each_starts_at_zero() {
+        let n = Normalized::new("您好，我要销户。好吗");
+        let parts: Vec<String> = n.clauses().iter().map(|c| c.chars.iter().collect()).collect();
+        assert_eq!(parts, vec!["你好,", "我要销户。", "好吗"]);
+        assert!(n.clauses().iter().all(|c| c.clause.iter().all(|k| *k == 0)));
+        assert_eq!(n.clauses()[1].readings[2], vec!["xiao"]);
+        assert!(Normalized::new("").clauses().is_empty());
     }
 
     #[test]

@@ -70,7 +70,8 @@ fn an_agent_killed_mid_call_resends_its_spool_when_it_starts_again() {
     let sup = token(data.path(), "supervisor", "boss");
     let addr = format!("127.0.0.1:{}", free_port());
     let url = format!("http://{addr}");
-    // The board is down; the agent spools, and is killed mid-call.
+    // The board is down; the agent spools, and is killed mid-call, once it
+    // has emitted a few events (however long the model takes to load).
     let mut first = Command::new(bin())
         .args(["replay", repo("samples/retention_call.wav").to_str().unwrap(), "--realtime", "--json", "--board", &url, "--token", &agent])
         .env("CALLCOACH_DATA_DIR", agent_home.path())
@@ -78,11 +79,26 @@ fn an_agent_killed_mid_call_resends_its_spool_when_it_starts_again() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(14));
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let reader = {
+        let lines = lines.clone();
+        let stdout = first.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    lines.lock().unwrap().push(v);
+                }
+            }
+        })
+    };
+    let emitted = || lines.lock().unwrap().iter().filter(|e| e["call_id"].is_string()).count();
+    let reached = wait_for(Duration::from_secs(120), || (emitted() >= 8).then_some(()));
     let _ = first.kill();
-    let out = first.wait_with_output().unwrap();
-    let spooled: Vec<serde_json::Value> = json_lines(&out).into_iter().filter(|e| e["call_id"].is_string()).collect();
-    assert!(spooled.len() >= 5, "the first run emitted events before it was killed: {}", spooled.len());
+    let _ = first.wait();
+    reader.join().unwrap();
+    assert!(reached.is_some(), "the first run emitted events before it was killed: {}", emitted());
+    let spooled: Vec<serde_json::Value> = lines.lock().unwrap().iter().filter(|e| e["call_id"].is_string()).cloned().collect();
     let first_id = spooled[0]["call_id"].as_str().unwrap().to_string();
     // The board comes up; the agent starts again with another call.
     let board = BoardProc::start_on(data.path(), &addr);

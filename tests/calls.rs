@@ -108,6 +108,7 @@ fn a_display_that_never_reads_does_not_hold_up_the_pipeline() {
         realtime: false,
         max_queued_audio_s: 120.0,
         epoch: None,
+        speed: 1.0,
     };
     let mut fanout = Fanout::new();
     // A window that has frozen: subscribed, never read.
@@ -116,7 +117,7 @@ fn a_display_that_never_reads_does_not_hold_up_the_pipeline() {
     let (tx, rx) = crossbeam_channel::bounded(64);
     let pipeline = Pipeline::start(rx, tx.clone(), parts, fanout).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let replay = spawn_replay(wav, map, false, tx, stop).unwrap();
+    let replay = spawn_replay(wav, map, None, tx, stop).unwrap();
     let events: Vec<_> = record.iter().collect();
     // The stream ended: the pipeline finished although one consumer never read.
     pipeline.join();

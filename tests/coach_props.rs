@@ -185,3 +185,32 @@ fn a_reloaded_playbook_without_the_card_on_screen_clears_it() {
     );
     assert_eq!(coach.active_ids().0, None);
 }
+
+#[test]
+fn an_hour_of_turns_does_not_grow_the_analysis_or_the_coach() {
+    let lex = Arc::new(Lexicons::embedded().unwrap());
+    let mut call = CallAnalysis::new(lex, AnalysisConfig::default());
+    let mut coach = Coach::new(Arc::new(Playbook::builtin().unwrap()));
+    let lines = [
+        (Speaker::Customer, "我要销户，你们的信号太差了！"),
+        (Speaker::Agent, "非常抱歉，我理解您的心情，请问是哪里信号不好？"),
+        (Speaker::Customer, "家里，天天打不通，都第三次了"),
+        (Speaker::Agent, "我给您申请网络优化，您看是今天还是明天安排？"),
+        (Speaker::Customer, "那就今天吧"),
+        (Speaker::Agent, "好的，我再跟您确认一下，工号一零八六"),
+    ];
+    let mut sizes = Vec::new();
+    let mut t = 0.0;
+    for i in 0..1200 {
+        let (speaker, text) = lines[i % lines.len()];
+        let a = call.turn(&Turn { speaker, text, start: t, end: t + 2.5, duration_known: true, is_final: true, features: None });
+        let _ = coach.on_analysis(&a);
+        let _ = coach.tick(t + 2.5);
+        t += 3.0;
+        if i % 200 == 199 {
+            sizes.push((call.state_size(), coach.state_size()));
+        }
+    }
+    let first = sizes[0];
+    assert!(sizes.iter().all(|s| s.0 <= first.0 + 2 && s.1 <= first.1 + 2), "state stays bounded over an hour of turns: {sizes:?}");
+}

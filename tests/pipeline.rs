@@ -111,6 +111,7 @@ fn test_pipeline() -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscript
         realtime: false,
         max_queued_audio_s: 120.0,
         epoch: None,
+        speed: 1.0,
     };
     let (tx, rx) = crossbeam_channel::bounded(64);
     let mut fanout = Fanout::new();
@@ -174,6 +175,53 @@ fn a_device_lost_mid_utterance_keeps_what_was_captured_and_resumes() {
     // (its pre-roll may reach 0.2 s back into the padded gap)
     assert!(finals[1].0 >= cut_s + 0.75, "{finals:?}");
     assert!(cer("那就要流量包吧", &finals[1].2) <= 0.5, "{:?}", finals[1].2);
+}
+
+#[test]
+fn garbage_from_a_broken_driver_is_reported_and_the_speech_after_it_still_heard() {
+    require_model();
+    let (rate, clip) = read_mono(&fixture("zh/c_network.wav"));
+    let (tx, pipeline, sub) = test_pipeline();
+    let send = |samples: Vec<f32>| tx.send(SourceMsg::Audio { speaker: Speaker::Customer, sample_rate_hz: rate, samples }).unwrap();
+    // Half a second each of: not numbers, infinities, values far out of
+    // range, a square wave clipped at full scale, then speech on a stuck DC offset.
+    let half = rate as usize / 2;
+    send(vec![f32::NAN; half]);
+    send((0..half).map(|i| if i % 2 == 0 { f32::INFINITY } else { f32::NEG_INFINITY }).collect());
+    send((0..half).map(|i| if i % 3 == 0 { 1.0e9 } else { -7.5 }).collect());
+    send((0..half).map(|i| if (i / 40) % 2 == 0 { 1.0 } else { -1.0 }).collect());
+    send(vec![0.0; rate as usize]);
+    for chunk in clip.chunks(320) {
+        send(chunk.iter().map(|s| s * 0.6 + 0.3).collect());
+    }
+    send(vec![0.3; rate as usize]);
+    tx.send(SourceMsg::End { reason: EndReason::InputEnded }).unwrap();
+    let events: Vec<TimedEvent> = sub.iter().collect();
+    pipeline.join();
+    let bad: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Status(s) if s.kind.as_str() == "bad_audio" => Some(s.message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(bad.iter().any(|m| m.contains("not numbers")), "{bad:?}");
+    assert!(bad.iter().any(|m| m.contains("clip")), "{bad:?}");
+    assert!(bad.iter().any(|m| m.contains("DC offset")), "{bad:?}");
+    // No non-number reaches an event (status messages are words, not figures).
+    for e in events.iter().filter(|e| !matches!(e.event, Event::Status(_))) {
+        let shown = format!("{e:?}");
+        assert!(!shown.split(|c: char| !c.is_alphanumeric()).any(|w| w == "NaN" || w == "inf"), "{shown}");
+    }
+    let finals: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Segment(s) if s.is_final => Some(s.text.clone()),
+            _ => None,
+        })
+        .collect();
+    let heard = finals.join("");
+    assert!(cer("你们的网络信号太差了，在家里经常打不通电话", &heard) <= 0.35, "the speech after the garbage: {finals:?}");
 }
 
 #[test]

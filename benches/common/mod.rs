@@ -37,15 +37,22 @@ impl Run {
 
 /// Replays `wav` through the pipeline, in real time or as fast as it goes.
 pub fn replay(wav: WavAudio, realtime: bool) -> Run {
+    replay_at(wav, realtime.then_some(1.0))
+}
+
+/// Replays `wav` paced at `speed` times real time (None: as fast as it goes);
+/// latency is measured whenever the audio is paced.
+pub fn replay_at(wav: WavAudio, speed: Option<f64>) -> Run {
+    let realtime = speed.is_some();
     let map = channel_map(&wav, &AudioSection::default(), Path::new("bench")).expect("layout");
     let engine = WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`");
     let calls = CallParts::builtin("bench", CallSource::File { path: "bench".into() }).expect("built-in playbook");
-    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime, max_queued_audio_s: 120.0, epoch: None };
+    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime, max_queued_audio_s: 120.0, epoch: None, speed: speed.unwrap_or(1.0) };
     let (tx, rx) = crossbeam_channel::bounded(256);
     let mut fanout = Fanout::new();
     let events = fanout.subscribe("bench", Delivery::Lossless);
     let pipeline = Pipeline::start(rx, tx.clone(), parts, fanout).expect("pipeline");
-    let replay = spawn_replay(wav, map, realtime, tx, Arc::new(AtomicBool::new(false))).expect("replay");
+    let replay = spawn_replay(wav, map, speed, tx, Arc::new(AtomicBool::new(false))).expect("replay");
     Run { pipeline, events, replay }
 }
 

@@ -239,23 +239,82 @@ fn bool_field(path: &Path, line: usize, v: &str) -> Result<bool, CorpusError> {
     }
 }
 
+/// A labelled customer turn.
+#[derive(Debug, Clone)]
+pub struct CustomerRow {
+    /// What the customer said.
+    pub text: String,
+    /// Wants to leave.
+    pub churn: bool,
+    /// The reason named, if any.
+    pub reason: Option<Reason>,
+    /// Calm, annoyed or angry.
+    pub level: Level,
+}
+
+/// A labelled agent turn.
+#[derive(Debug, Clone)]
+pub struct AgentRow {
+    /// What the agent said.
+    pub text: String,
+    /// Acknowledges the customer's feelings.
+    pub empathy: bool,
+    /// Offers options to choose from.
+    pub choice: bool,
+    /// Inflaming phrases, folded.
+    pub inflaming: Vec<String>,
+    /// Vague words, folded.
+    pub vague: Vec<String>,
+}
+
+/// Reads `dir/customer.tsv` (text, churn, reason, emotion, note).
+pub fn read_customer(dir: &Path) -> Result<Vec<CustomerRow>, CorpusError> {
+    let path = dir.join("customer.tsv");
+    let err = |line: usize, message: String| CorpusError { path: path.clone(), line, message };
+    let mut rows = Vec::new();
+    for (line, f) in read_tsv(&path, 4)? {
+        let churn = bool_field(&path, line, &f[1])?;
+        let reason = if f[2] == "-" { None } else { Some(f[2].parse().map_err(|m| err(line, m))?) };
+        let level: Level = f[3].parse().map_err(|m| err(line, m))?;
+        rows.push(CustomerRow { text: f[0].clone(), churn, reason, level });
+    }
+    Ok(rows)
+}
+
+/// Reads `dir/agent.tsv` (text, empathy, choice, inflaming, vague, note).
+pub fn read_agent(dir: &Path) -> Result<Vec<AgentRow>, CorpusError> {
+    let path = dir.join("agent.tsv");
+    let mut rows = Vec::new();
+    for (line, f) in read_tsv(&path, 5)? {
+        rows.push(AgentRow {
+            text: f[0].clone(),
+            empathy: bool_field(&path, line, &f[1])?,
+            choice: bool_field(&path, line, &f[2])?,
+            inflaming: phrases(&f[3]),
+            vague: phrases(&f[4]),
+        });
+    }
+    Ok(rows)
+}
+
 /// Runs the analysis over `dir/customer.tsv` and `dir/agent.tsv`, each line
 /// as the first turn of a fresh call.
 pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusError> {
+    Ok(evaluate_rows(&read_customer(dir)?, &read_agent(dir)?, lex, &AnalysisConfig::default()))
+}
+
+/// [`evaluate`] on rows already read, with the given settings.
+pub fn evaluate_rows(customer: &[CustomerRow], agent: &[AgentRow], lex: Arc<Lexicons>, cfg: &AnalysisConfig) -> EvalReport {
     let mut rep = EvalReport::default();
-    let cfg = AnalysisConfig::default();
-    let cpath = dir.join("customer.tsv");
     let mut per_reason: Vec<(Reason, Counts)> = Reason::ALL.iter().map(|r| (*r, Counts::default())).collect();
-    for (line, f) in read_tsv(&cpath, 4)? {
-        let churn = bool_field(&cpath, line, &f[1])?;
-        let reason: Option<Reason> = if f[2] == "-" { None } else { Some(f[2].parse().map_err(|m| CorpusError { path: cpath.clone(), line, message: m })?) };
-        let level: Level = f[3].parse().map_err(|m| CorpusError { path: cpath.clone(), line, message: m })?;
+    for row in customer {
+        let (churn, reason, level) = (row.churn, row.reason, row.level);
         let mut call = CallAnalysis::new(lex.clone(), cfg.clone());
-        let a = call.turn(&Turn { speaker: Speaker::Customer, text: &f[0], start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
+        let a = call.turn(&Turn { speaker: Speaker::Customer, text: &row.text, start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
         let got_churn = a.churn.map(|c| c.intent).unwrap_or(false);
         rep.churn.add(churn, got_churn);
         if churn != got_churn {
-            rep.misses.push(Miss { label: "churn", text: f[0].clone(), expected: churn.to_string(), got: format!("{} {:?}", got_churn, a.why) });
+            rep.misses.push(Miss { label: "churn", text: row.text.clone(), expected: churn.to_string(), got: format!("{} {:?}", got_churn, a.why) });
         }
         rep.reason_total += 1;
         if a.reason == reason {
@@ -263,7 +322,7 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
         } else {
             rep.misses.push(Miss {
                 label: "reason",
-                text: f[0].clone(),
+                text: row.text.clone(),
                 expected: reason.map_or("-".into(), |r| r.to_string()),
                 got: a.reason.map_or("-".into(), |r| r.to_string()),
             });
@@ -279,7 +338,7 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
         if (level == Level::Calm) != (got_level == Level::Calm) {
             rep.misses.push(Miss {
                 label: "calm",
-                text: f[0].clone(),
+                text: row.text.clone(),
                 expected: level.as_str().into(),
                 got: format!("{} {:.2}", got_level.as_str(), a.emotion.map_or(0.0, |e| e.anger)),
             });
@@ -287,23 +346,21 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
     }
     rep.reason_per_label = per_reason;
 
-    let apath = dir.join("agent.tsv");
-    for (line, f) in read_tsv(&apath, 5)? {
-        let empathy = bool_field(&apath, line, &f[1])?;
-        let choice = bool_field(&apath, line, &f[2])?;
-        let inflaming = phrases(&f[3]);
-        let vague = phrases(&f[4]);
+    for row in agent {
+        let (empathy, choice) = (row.empathy, row.choice);
         let mut call = CallAnalysis::new(lex.clone(), cfg.clone());
-        let a = call.turn(&Turn { speaker: Speaker::Agent, text: &f[0], start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
+        let a = call.turn(&Turn { speaker: Speaker::Agent, text: &row.text, start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
         let got = a.agent.unwrap_or_default();
         rep.empathy.add(empathy, got.empathy);
         rep.choice.add(choice, got.offers_choice);
         for (label, truth, pred) in [("empathy", empathy, got.empathy), ("choice", choice, got.offers_choice)] {
             if truth != pred {
-                rep.misses.push(Miss { label, text: f[0].clone(), expected: truth.to_string(), got: pred.to_string() });
+                rep.misses.push(Miss { label, text: row.text.clone(), expected: truth.to_string(), got: pred.to_string() });
             }
         }
-        for (label, counts, truth, pred) in [("inflaming", &mut rep.inflaming, &inflaming, &got.inflaming), ("vague", &mut rep.vague, &vague, &got.vague)] {
+        for (label, counts, truth, pred) in
+            [("inflaming", &mut rep.inflaming, &row.inflaming, &got.inflaming), ("vague", &mut rep.vague, &row.vague, &got.vague)]
+        {
             // A phrase counts as found when the prediction and the label
             // contain one another (这是不可能的 / 不可能).
             let same = |a: &String, b: &String| a.contains(b.as_str()) || b.contains(a.as_str());
@@ -312,16 +369,16 @@ pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusErro
                     counts.tp += 1;
                 } else {
                     counts.fn_ += 1;
-                    rep.misses.push(Miss { label, text: f[0].clone(), expected: p.clone(), got: format!("{pred:?}") });
+                    rep.misses.push(Miss { label, text: row.text.clone(), expected: p.clone(), got: format!("{pred:?}") });
                 }
             }
             for p in pred {
                 if !truth.iter().any(|q| same(p, q)) {
                     counts.fp += 1;
-                    rep.misses.push(Miss { label, text: f[0].clone(), expected: format!("{truth:?}"), got: p.clone() });
+                    rep.misses.push(Miss { label, text: row.text.clone(), expected: format!("{truth:?}"), got: p.clone() });
                 }
             }
         }
     }
-    Ok(rep)
+    rep
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::learned::{LearnedModels, ModelFileError};
 use super::lexicon::{Lexicon, LexiconError};
 
 /// Group names each file may use.
@@ -51,16 +52,25 @@ pub struct Lexicons {
     pub emotion: Lexicon,
     /// Agent behaviour and customer replies.
     pub agent: Lexicon,
+    /// The learned models that weigh the lexicons' cues with everything
+    /// else (`model/*.tsv` of the playbook).
+    pub models: LearnedModels,
+}
+
+impl From<ModelFileError> for LexiconError {
+    fn from(e: ModelFileError) -> Self {
+        LexiconError { path: PathBuf::from(e.path), line: e.line, message: e.message }
+    }
 }
 
 impl Lexicons {
     /// The copies built into the binary (`prompts/zh-CN/lexicon/` at build time).
     pub fn embedded() -> Result<Self, LexiconError> {
-        Self::build(builtin)
+        Self::build(builtin, LearnedModels::embedded()?)
     }
 
-    fn build(load: impl Fn(usize) -> Result<Lexicon, LexiconError>) -> Result<Self, LexiconError> {
-        Ok(Self { churn: load(0)?, reason: load(1)?, emotion: load(2)?, agent: load(3)? })
+    fn build(load: impl Fn(usize) -> Result<Lexicon, LexiconError>, models: LearnedModels) -> Result<Self, LexiconError> {
+        Ok(Self { churn: load(0)?, reason: load(1)?, emotion: load(2)?, agent: load(3)?, models })
     }
 
     /// Loads `DIR/lexicon/*.toml`; a file that is absent falls back to the
@@ -70,20 +80,23 @@ impl Lexicons {
         let lexdir = dir.join("lexicon");
         if !lexdir.exists() && dir.is_dir() {
             tracing::info!("{} has no lexicon/ folder; using the built-in lexicons", dir.display());
-            return Self::embedded();
+            return Self::build(builtin, LearnedModels::load_dir(dir)?);
         }
         if !lexdir.is_dir() {
             return Err(LexiconError { path: lexdir, line: 0, message: "not a directory (a playbook folder holds lexicon/*.toml)".into() });
         }
-        Self::build(|i| {
-            let (name, _, allowed) = FILES[i];
-            let path = lexdir.join(name);
-            if path.exists() {
-                Lexicon::load(&path, allowed)
-            } else {
-                tracing::info!("{} not found; using the built-in {name}", path.display());
-                builtin(i)
-            }
-        })
+        Self::build(
+            |i| {
+                let (name, _, allowed) = FILES[i];
+                let path = lexdir.join(name);
+                if path.exists() {
+                    Lexicon::load(&path, allowed)
+                } else {
+                    tracing::info!("{} not found; using the built-in {name}", path.display());
+                    builtin(i)
+                }
+            },
+            LearnedModels::load_dir(dir)?,
+        )
     }
 }

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod churn;
 pub mod emotion;
 pub mod eval;
+pub mod learned;
 pub mod lexicon;
 pub mod lexicons;
 pub mod reason;
@@ -40,11 +41,26 @@ pub struct AnalysisConfig {
     pub trend_window_s: f64,
     /// Half-life of the call-level anger when the customer calms down.
     pub anger_half_life_s: f64,
+    /// The churn model's probability from which a turn counts as wanting to
+    /// leave (higher: fewer false alarms, more misses).
+    pub churn_threshold: f32,
+    /// The inflaming-clause model's probability from which a clause is
+    /// flagged.
+    pub inflaming_threshold: f32,
 }
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        Self { rate_min_cpm: 120.0, rate_max_cpm: 150.0, rate_tolerance: 0.1, complaint_limit_s: 180.0, trend_window_s: 30.0, anger_half_life_s: 20.0 }
+        Self {
+            rate_min_cpm: 120.0,
+            rate_max_cpm: 150.0,
+            rate_tolerance: 0.1,
+            complaint_limit_s: 180.0,
+            trend_window_s: 30.0,
+            anger_half_life_s: 20.0,
+            churn_threshold: 0.5,
+            inflaming_threshold: 0.5,
+        }
     }
 }
 
@@ -59,6 +75,9 @@ impl AnalysisConfig {
         }
         if self.complaint_limit_s < 10.0 {
             return Err("analysis.complaint_limit_s must be at least 10".into());
+        }
+        if !(0.05..=0.95).contains(&self.churn_threshold) || !(0.05..=0.95).contains(&self.inflaming_threshold) {
+            return Err("analysis.churn_threshold and analysis.inflaming_threshold must be within 0.05..0.95".into());
         }
         if self.trend_window_s < 5.0 || self.anger_half_life_s <= 0.0 {
             return Err("analysis.trend_window_s must be >= 5 and analysis.anger_half_life_s > 0".into());
@@ -211,6 +230,12 @@ impl CallAnalysis {
         &self.cfg
     }
 
+    /// Items the call's state holds (for checks that it stays bounded over
+    /// a long call).
+    pub fn state_size(&self) -> usize {
+        self.reason_totals.len() + self.anger_history.len() + self.agent_rates.len()
+    }
+
     /// Analyses a turn; final turns update the call state.
     pub fn turn(&mut self, turn: &Turn<'_>) -> Analysis {
         let norm = Normalized::new(turn.text);
@@ -254,9 +279,8 @@ impl CallAnalysis {
         let detail = churn::churn_intent(norm, &churn_hits, &reason_hits);
         let (scores, reason_why) = reason::reason_scores(norm, &reason_hits, &detail);
         let (text_anger, anger_why) = emotion::text_anger(norm, &emotion_hits);
-        let reply = agent::customer_turn(&agent_hits, detail.churn.intent);
         let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(&churn_hits));
-        CustomerDetection {
+        let mut d = CustomerDetection {
             churn: detail.churn,
             churn_why: detail.why,
             conditional: detail.conditional,
@@ -265,9 +289,147 @@ impl CallAnalysis {
             reason_why,
             text_anger,
             anger_why,
-            reply,
+            reply: CustomerTurn::default(),
             threat: emotion_hits.iter().any(|h| h.group == "threat"),
+        };
+        let m = &self.lex.models;
+        if !m.churn.is_empty() {
+            let rules = learned::RuleView {
+                churn: d.churn.intent,
+                conditional: d.conditional,
+                declined: d.declined,
+                reason: reason::best_reason(&d.scores),
+                anger: d.text_anger,
+            };
+            let f = learned::customer_features(
+                norm,
+                [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)],
+                &rules,
+            );
+            self.apply_customer_models(&f, &mut d);
         }
+        d.reply = agent::customer_turn(&agent_hits, d.churn.intent);
+        d
+    }
+
+    /// The learned models decide, the rules' findings among their features.
+    fn apply_customer_models(&self, f: &[String], d: &mut CustomerDetection) {
+        let m = &self.lex.models;
+        let p = m.churn.probability(f);
+        // The model adds what the lexicons miss; it never talks away a
+        // leaving word the rules found (not negated, declined or only
+        // conditional): a trainer's word list stays in charge of what it holds.
+        let explicit = d.churn.intent && !d.conditional && !d.declined;
+        let intent = explicit || p >= self.cfg.churn_threshold;
+        d.churn_why.push(format!("model:churn={p:.2} ({})", learned::explain(&m.churn.top_features(f, 1, 4))));
+        d.churn = Churn { intent, score: round2(p) };
+        if intent {
+            d.declined = false;
+        }
+        if !m.reason.is_empty() {
+            let pr = m.reason.predict(f);
+            let (best, pb) = pr.iter().enumerate().fold((0, 0.0f32), |acc, (i, v)| if *v > acc.1 { (i, *v) } else { acc });
+            d.scores.clear();
+            if best > 0 && pb >= 0.35 {
+                if let Some(r) = learned::REASON_CLASSES.get(best).and_then(|n| Reason::from_group(n)) {
+                    d.scores.insert(r, pb);
+                    d.reason_why.push(format!("model:reason={}:{pb:.2} ({})", r.as_str(), learned::explain(&m.reason.top_features(f, best, 3))));
+                }
+            }
+        }
+        if !m.emotion.is_empty() {
+            let pe = m.emotion.predict(f);
+            d.text_anger = (pe[1] * 0.5 + pe[2] * 0.9).clamp(0.0, 1.0);
+            let (level, class) = if pe[2] >= pe[1] && pe[2] >= pe[0] {
+                ("angry", 2)
+            } else if pe[1] >= pe[0] {
+                ("annoyed", 1)
+            } else {
+                ("calm", 0)
+            };
+            if class > 0 {
+                d.anger_why = vec![format!("model:{level}={:.2} ({})", pe[class], learned::explain(&m.emotion.top_features(f, class, 3)))];
+            }
+        }
+    }
+
+    /// The learned models add empathy, a choice and inflaming clauses to
+    /// what the rules found.
+    fn apply_agent_models(&self, n: &Normalized, hits: &[lexicon::Hit], a: &mut AgentTurn, why: &mut Vec<String>) {
+        let m = &self.lex.models;
+        let f = learned::agent_features(n, hits);
+        // As for churn: the models add to the rules' findings, never remove them.
+        let pe = m.empathy.probability(&f);
+        a.empathy |= pe >= 0.5;
+        let pc = m.choice.probability(&f);
+        a.offers_choice |= pc >= 0.5;
+        why.push(format!("model:empathy={pe:.2} model:choice={pc:.2}"));
+        if m.inflaming.is_empty() {
+            return;
+        }
+        // Clause by clause: a flagged clause keeps the rules' exact phrase
+        // when it has one, else the clause itself is the phrase. The rules'
+        // own phrases stay.
+        let rule_phrases = a.inflaming.clone();
+        for c in n.clauses() {
+            let text: String = c.chars.iter().collect();
+            let bare = text.trim_matches(|ch: char| ch.is_ascii_punctuation() || "，。！？、；：".contains(ch));
+            if bare.is_empty() {
+                continue;
+            }
+            let mut h = self.lex.agent.find(&c);
+            lexicon::drop_cross_word_guesses(&c, &mut [&mut h]);
+            let f = learned::agent_features(&c, &h);
+            let p = m.inflaming.probability(&f);
+            if p >= self.cfg.inflaming_threshold {
+                let phrase = rule_phrases.iter().find(|r| bare.contains(r.as_str())).cloned().unwrap_or_else(|| bare.to_string());
+                why.push(format!("model:inflaming={p:.2} \"{phrase}\" ({})", learned::explain(&m.inflaming.top_features(&f, 1, 3))));
+                if !a.inflaming.contains(&phrase) {
+                    a.inflaming.push(phrase);
+                }
+            }
+        }
+    }
+
+    /// The learned models' features of a customer's words (for training).
+    pub fn customer_features(&self, text: &str) -> Vec<String> {
+        let norm = Normalized::new(text);
+        let mut churn_hits = self.lex.churn.find(&norm);
+        let mut reason_hits = self.lex.reason.find(&norm);
+        let mut emotion_hits = self.lex.emotion.find(&norm);
+        let mut agent_hits = self.lex.agent.find(&norm);
+        lexicon::drop_cross_word_guesses(&norm, &mut [&mut churn_hits, &mut reason_hits, &mut emotion_hits, &mut agent_hits]);
+        let detail = churn::churn_intent(&norm, &churn_hits, &reason_hits);
+        let (scores, _) = reason::reason_scores(&norm, &reason_hits, &detail);
+        let (text_anger, _) = emotion::text_anger(&norm, &emotion_hits);
+        let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(&churn_hits));
+        let rules = learned::RuleView {
+            churn: detail.churn.intent,
+            conditional: detail.conditional,
+            declined,
+            reason: reason::best_reason(&scores),
+            anger: text_anger,
+        };
+        learned::customer_features(&norm, [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)], &rules)
+    }
+
+    /// The learned models' features of an agent's words, the whole turn
+    /// and each clause with its text (for training).
+    pub fn agent_features(&self, text: &str) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+        let norm = Normalized::new(text);
+        let mut hits = self.lex.agent.find(&norm);
+        lexicon::drop_cross_word_guesses(&norm, &mut [&mut hits]);
+        let clauses = norm
+            .clauses()
+            .into_iter()
+            .filter(|c| c.chars.iter().any(|ch| !ch.is_ascii_punctuation()))
+            .map(|c| {
+                let mut h = self.lex.agent.find(&c);
+                lexicon::drop_cross_word_guesses(&c, &mut [&mut h]);
+                (c.chars.iter().collect::<String>(), learned::agent_features(&c, &h))
+            })
+            .collect();
+        (learned::agent_features(&norm, &hits), clauses)
     }
 
     fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
@@ -387,7 +549,11 @@ impl CallAnalysis {
             |n| {
                 let mut hits = self.lex.agent.find(n);
                 lexicon::drop_cross_word_guesses(n, &mut [&mut hits]);
-                agent::agent_turn(n, &hits)
+                let (mut a, mut w) = agent::agent_turn(n, &hits);
+                if !self.lex.models.empathy.is_empty() {
+                    self.apply_agent_models(n, &hits, &mut a, &mut w);
+                }
+                (a, w)
             },
             |(mut a, mut w), (b, bw)| {
                 a.merge(b);

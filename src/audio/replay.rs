@@ -17,12 +17,14 @@ use crate::events::{EndReason, Speaker, StatusKind};
 pub const CHUNK_MS: u32 = 20;
 
 /// Starts the replay thread. The channel map must have been checked
-/// against the file (see [`crate::audio::layout::channel_map`]). When
-/// `stop` is set the replay ends early, as a stopped live call would.
+/// against the file (see [`crate::audio::layout::channel_map`]). `speed`
+/// paces the audio (1.0: like a live call; 4.0: four times faster); None
+/// feeds it as fast as the pipeline takes it. When `stop` is set the replay
+/// ends early, as a stopped live call would.
 pub fn spawn_replay(
     wav: WavAudio,
     map: Vec<(Speaker, usize)>,
-    realtime: bool,
+    speed: Option<f64>,
     tx: Sender<SourceMsg>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
@@ -41,8 +43,8 @@ pub fn spawn_replay(
                 return;
             }
             let end = (pos + step).min(len);
-            if realtime {
-                let due = Duration::from_secs_f64(end as f64 / rate as f64);
+            if let Some(speed) = speed {
+                let due = Duration::from_secs_f64(end as f64 / rate as f64 / speed.max(0.01));
                 if let Some(wait) = due.checked_sub(start.elapsed()) {
                     std::thread::sleep(wait);
                 }

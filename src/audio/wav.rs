@@ -58,7 +58,11 @@ pub fn read_wav(path: &Path) -> Result<WavAudio, AudioError> {
     }
     let n_ch = spec.channels as usize;
     let declared_frames = reader.duration() as usize;
-    let mut channels: Vec<Vec<f32>> = (0..n_ch).map(|_| Vec::with_capacity(declared_frames)).collect();
+    // A header may declare more data than the file holds (cut off, or
+    // hostile): reserve only what the file's length allows.
+    let frame_bytes = (n_ch * (spec.bits_per_sample as usize).div_ceil(8)).max(1);
+    let reserve_frames = declared_frames.min(len as usize / frame_bytes);
+    let mut channels: Vec<Vec<f32>> = (0..n_ch).map(|_| Vec::with_capacity(reserve_frames)).collect();
     let mut truncated = None;
     let mut push_all = |iter: &mut dyn Iterator<Item = Result<f32, hound::Error>>| {
         let mut i = 0usize;
@@ -145,6 +149,16 @@ mod tests {
         let a = read_wav(&p).unwrap();
         assert!(a.truncated.as_deref().unwrap_or("").contains("data stops after"));
         assert!(a.channels[0].len() > 7000 && a.channels[0].len() < 8000);
+    }
+
+    #[test]
+    fn a_header_declaring_gigabytes_in_a_tiny_file_reserves_only_the_file() {
+        // Found by `scripts/fuzz.sh wav` (an out-of-memory): 8-bit mono whose
+        // data chunk claims 2.5 GB, in a 140-byte file.
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/wav/declared_2_5_gb_data_in_140_bytes.wav");
+        let a = read_wav(&p).unwrap();
+        assert!(a.truncated.is_some());
+        assert!(a.channels[0].capacity() <= 140, "reserved {} samples", a.channels[0].capacity());
     }
 
     #[test]

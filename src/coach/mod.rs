@@ -116,6 +116,11 @@ impl Coach {
         out
     }
 
+    /// Items the coach's state holds (bounded by the playbook, not the call).
+    pub fn state_size(&self) -> usize {
+        self.last_shown.len() + self.raised.len()
+    }
+
     /// Ids of the cards on screen now (main, alert).
     pub fn active_ids(&self) -> (Option<&str>, Option<&str>) {
         (self.main.as_ref().map(|a| a.id.as_str()), self.alert.as_ref().map(|a| a.id.as_str()))

@@ -36,7 +36,8 @@ pub enum PlaybookDirError {
 
 type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
 
-/// Watches `DIR/cards/*.toml` and `DIR/lexicon/*.toml` by modification time and size.
+/// Watches `DIR/cards/*.toml`, `DIR/lexicon/*.toml` and `DIR/model/*.tsv`
+/// by modification time and size.
 pub struct PlaybookWatcher {
     dir: PathBuf,
     fingerprint: Fingerprint,
@@ -45,12 +46,12 @@ pub struct PlaybookWatcher {
 }
 
 fn fingerprint(dir: &Path) -> Fingerprint {
-    let mut v: Fingerprint = ["cards", "lexicon"]
+    let mut v: Fingerprint = ["cards", "lexicon", "model"]
         .iter()
         .flat_map(|sub| std::fs::read_dir(dir.join(sub)).into_iter().flatten())
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml" || x == "tsv"))
         .map(|p| {
             let m = std::fs::metadata(&p).ok();
             let (t, len) = (m.as_ref().and_then(|m| m.modified().ok()), m.map_or(0, |m| m.len()));

@@ -29,6 +29,8 @@ pub use queue::{AsrQueue, QueueStats};
 pub struct Clock {
     start: Instant,
     realtime: bool,
+    /// Audio seconds per wall second when paced (1 for live).
+    speed: f64,
     fed_samples: AtomicU64,
 }
 
@@ -41,7 +43,14 @@ impl Clock {
     /// A clock whose wall time starts at `start` (the moment the audio
     /// sources started, so stream time and wall time agree).
     pub fn starting_at(start: Instant, realtime: bool) -> Self {
-        Self { start, realtime, fed_samples: AtomicU64::new(0) }
+        Self { start, realtime, speed: 1.0, fed_samples: AtomicU64::new(0) }
+    }
+
+    /// Audio comes paced at `speed` times real time (a soak test replays an
+    /// hour in a quarter of it): wall time scaled is call time.
+    pub fn with_speed(mut self, speed: f64) -> Self {
+        self.speed = speed.max(0.01);
+        self
     }
 
     /// Records how far the audio has been fed (16 kHz samples).
@@ -62,7 +71,7 @@ impl Clock {
     /// Call time now.
     pub fn t(&self) -> f64 {
         if self.realtime {
-            self.start.elapsed().as_secs_f64()
+            self.start.elapsed().as_secs_f64() * self.speed
         } else {
             self.audio_s()
         }
@@ -83,6 +92,8 @@ pub struct PipelineParts {
     pub max_queued_audio_s: f64,
     /// When the sources started (their audio's time 0); None: now.
     pub epoch: Option<Instant>,
+    /// With `realtime`: audio seconds per wall second (1 but for soak tests).
+    pub speed: f64,
 }
 
 /// What the agent's screen (or a command) can ask of a running pipeline.
@@ -132,7 +143,7 @@ impl Pipeline {
     /// consumers (subscribe them first). `source_tx` is a sender of the same
     /// channel, kept for [`Controls::end_call`].
     pub fn start(source: Receiver<SourceMsg>, source_tx: Sender<SourceMsg>, parts: PipelineParts, fanout: Fanout) -> Result<Self, AsrError> {
-        let clock = Arc::new(Clock::starting_at(parts.epoch.unwrap_or_else(Instant::now), parts.realtime));
+        let clock = Arc::new(Clock::starting_at(parts.epoch.unwrap_or_else(Instant::now), parts.realtime).with_speed(parts.speed));
         let queue = Arc::new(AsrQueue::new(parts.max_queued_audio_s));
         let (calls_tx, calls_rx) = unbounded::<CallMsg>();
         let thread_err = |what: &str, e: std::io::Error| AsrError::Config(format!("cannot start the {what} thread: {e}"));

@@ -55,8 +55,12 @@ pub enum Command {
     /// Analyse a transcript: one turn per line, `C: text` or `A: text`,
     /// optionally prefixed by `[mm:ss]` or `[seconds]`; one JSON object per line out.
     Analyze(AnalyzeArgs),
-    /// Measure the analysis on a labelled corpus (precision, recall, F1 per label).
+    /// Measure the analysis on labelled corpora (precision, recall, F1 per
+    /// label), every set under the folder separately.
     Eval(EvalArgs),
+    /// Train the analysis models on labelled corpora (settings chosen on
+    /// the development set) and write them into a playbook's `model/`.
+    Train(TrainArgs),
     /// Work with a playbook (coaching cards and lexicons).
     #[command(subcommand)]
     Playbook(PlaybookCommand),
@@ -182,15 +186,44 @@ pub struct AnalyzeArgs {
 /// `callcoach eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Folder with customer.tsv and agent.tsv.
+    /// Folder with customer.tsv and agent.tsv; labelled sets in its
+    /// sub-folders are measured too, each on its own.
     #[arg(default_value = "tests/corpus")]
     pub corpus: PathBuf,
+    /// Only the folder itself, not its sub-folders.
+    #[arg(long)]
+    pub flat: bool,
+    /// The lexicon rules alone, without the learned models (for comparison).
+    #[arg(long)]
+    pub rules_only: bool,
     /// List every line the analysis got wrong.
     #[arg(long)]
     pub misses: bool,
-    /// Exit with status 1 when a floor is not met.
+    /// Exit with status 1 when a floor is not met (on any set measured).
     #[arg(long)]
     pub check: bool,
+}
+
+/// `callcoach train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training folders (customer.tsv, agent.tsv); default: `tests/corpus`
+    /// and its labelled sub-folders but `dev` and `blind`.
+    #[arg(long = "train", value_name = "DIR")]
+    pub train: Vec<PathBuf>,
+    /// The development folder settings and thresholds are chosen on.
+    #[arg(long, value_name = "DIR", default_value = "tests/corpus/dev")]
+    pub dev: PathBuf,
+    /// Where the model files go (a playbook's `model/` folder).
+    #[arg(long, value_name = "DIR", default_value = "prompts/zh-CN/model")]
+    pub out: PathBuf,
+    /// Report the choices and development figures without writing models.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave the development set out of the final fit too (the written
+    /// models can then be measured on it).
+    #[arg(long)]
+    pub without_dev: bool,
 }
 
 /// Options shared by commands that run Whisper.

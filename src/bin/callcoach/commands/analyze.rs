@@ -1,10 +1,13 @@
 //! `callcoach analyze` and `callcoach eval`.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use callcoach::analysis::{eval::evaluate, Analysis, CallAnalysis, Turn};
+use callcoach::analysis::eval::{evaluate, EvalReport};
+use callcoach::analysis::learned::LearnedModels;
+use callcoach::analysis::{Analysis, CallAnalysis, Lexicons, Turn};
 use callcoach::coach::{CardRef, Coach};
 use callcoach::config::Config;
 use callcoach::transcript::{estimated_duration_s, parse_line};
@@ -74,12 +77,61 @@ pub(super) fn run(cfg: &Config, args: &AnalyzeArgs) -> Result<()> {
 }
 
 pub(super) fn eval(cfg: &Config, args: &EvalArgs) -> Result<()> {
-    let lex = load_lexicons(cfg)?;
-    let report = evaluate(&args.corpus, lex)?;
-    print!("{}", report.render(args.misses));
-    let failures = report.failures();
+    let mut lex = load_lexicons(cfg)?;
+    if args.rules_only {
+        lex = Arc::new(Lexicons { models: LearnedModels::none(), ..(*lex).clone() });
+    }
+    let mut sets = vec![args.corpus.clone()];
+    if !args.flat {
+        sets.extend(labelled_subfolders(&args.corpus).with_context(|| format!("listing {}", args.corpus.display()))?);
+    }
+    let mut summary = vec![summary_header()];
+    let mut failures = Vec::new();
+    for set in &sets {
+        let report = evaluate(set, lex.clone())?;
+        if sets.len() > 1 {
+            println!("== {}", set.display());
+        }
+        print!("{}", report.render(args.misses));
+        summary.push(summary_row(&set.display().to_string(), &report));
+        failures.extend(report.failures().into_iter().map(|f| format!("{}: {f}", set.display())));
+    }
+    if sets.len() > 1 {
+        println!("\n== every set ({})", if args.rules_only { "rules only" } else { "rules and learned models" });
+        for line in summary {
+            println!("{line}");
+        }
+    }
     if args.check && !failures.is_empty() {
         bail!("floors not met: {}", failures.join("; "));
     }
     Ok(())
+}
+
+/// Sub-folders holding a customer.tsv, sorted.
+fn labelled_subfolders(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("customer.tsv").is_file()).collect();
+    v.sort();
+    Ok(v)
+}
+
+fn summary_header() -> String {
+    format!(
+        "{:<24} {:>5} {:>5} {:>17} {:>7} {:>7} {:>13} {:>8} {:>8}",
+        "set", "cust", "agent", "churn F1 (P/R)", "reason", "calm", "inflaming R/P", "empathy", "choice"
+    )
+}
+
+fn summary_row(name: &str, r: &EvalReport) -> String {
+    let agent = r.empathy.tp + r.empathy.fp + r.empathy.fn_ + r.empathy.tn;
+    format!(
+        "{name:<24} {:>5} {agent:>5} {:>17} {:>7.3} {:>7.3} {:>13} {:>8.3} {:>8.3}",
+        r.reason_total,
+        format!("{:.3} ({:.2}/{:.2})", r.churn.f1(), r.churn.precision(), r.churn.recall()),
+        r.reason_accuracy(),
+        r.not_calm.accuracy(),
+        format!("{:.3}/{:.3}", r.inflaming.recall(), r.inflaming.precision()),
+        r.empathy.f1(),
+        r.choice.f1()
+    )
 }

@@ -17,6 +17,7 @@ mod playbook;
 mod replay;
 #[cfg(feature = "engine")]
 mod timeline;
+mod train;
 #[cfg(feature = "engine")]
 mod transcribe;
 
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Model(cmd)) => model::run(&cfg, cmd),
         Some(Command::Analyze(args)) => analyze::run(&cfg, &args),
         Some(Command::Eval(args)) => analyze::eval(&cfg, &args),
+        Some(Command::Train(args)) => train::run(&cfg, &args),
         Some(Command::Playbook(cmd)) => playbook::run(&cfg, cmd),
         #[cfg(feature = "board")]
         Some(Command::Board(args)) => board::run(&args),

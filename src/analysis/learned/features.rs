@@ -1,0 +1,227 @@
+//! What the learned models see of a turn: character n-grams of the folded
+//! text (您 -> 你, traditional -> simplified), toneless pinyin (so a word
+//! Whisper mishears by sound still looks the same), the lexicon groups that
+//! matched, what the rules decided, and frames: which kinds of words share
+//! a clause (a first-person subject with a leaving verb and an object; a
+//! negation right before the verb; a condition; the past; someone else).
+
+use std::hash::BuildHasher;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use rustc_hash::FxBuildHasher;
+
+use crate::analysis::lexicon::Hit;
+use crate::text::Normalized;
+
+/// Kinds of words that make up a frame.
+const FRAME_WORDS: &[(&str, &[&str])] = &[
+    ("me", &["我", "俺", "咱", "本人"]),
+    (
+        "other",
+        &[
+            "朋友",
+            "同事",
+            "我妈",
+            "我爸",
+            "家里人",
+            "邻居",
+            "他们",
+            "亲戚",
+            "同学",
+            "老公",
+            "老婆",
+            "儿子",
+            "女儿",
+            "表姐",
+            "表哥",
+            "姐姐",
+            "哥哥",
+            "别人",
+            "他",
+            "她",
+        ],
+    ),
+    (
+        "leave",
+        &[
+            "销",
+            "注销",
+            "转网",
+            "携号",
+            "拆",
+            "退",
+            "停",
+            "撤",
+            "换",
+            "转",
+            "走",
+            "不用",
+            "不要",
+            "不续",
+            "不交",
+            "取消",
+            "关掉",
+            "关了",
+            "解约",
+            "办掉",
+            "去别",
+            "别家",
+            "另一家",
+            "其他家",
+            "隔壁",
+            "不干",
+            "不玩",
+            "跑",
+            "离开",
+            "断",
+            "掐",
+            "扔",
+            "丢",
+            "销户",
+        ],
+    ),
+    ("object", &["号", "卡", "宽带", "套餐", "合约", "业务", "网", "手机", "固话", "座机", "流量包", "会员", "副卡", "光猫", "机顶盒", "彩铃", "服务"]),
+    ("plan", &["明天", "下个月", "下月", "到期", "马上", "现在", "今天", "这就", "回头", "打算", "准备", "决定", "已经", "月底", "年底", "等", "过两天"]),
+    ("want", &["想", "要", "得", "非要", "必须", "一定"]),
+    ("neg", &["不", "没", "别", "甭", "不是", "没有"]),
+    ("question", &["吗", "么", "?", "怎么", "如何", "能不能", "可不可以", "多久", "什么", "哪", "是不是", "有没有"]),
+    ("cond", &["再", "如果", "要是", "不然", "否则", "的话", "万一", "除非"]),
+    ("past", &["去年", "以前", "之前", "上次", "曾经", "前年", "那时", "当初", "以前"]),
+    ("downgrade", &["便宜点", "降", "低一点", "低档", "小一点", "少一点", "保号"]),
+    ("carrier", &["联通", "电信", "移动", "广电", "别家", "人家", "隔壁"]),
+    ("money", &["钱", "费", "元", "块", "扣", "账单", "贵", "价格", "资费"]),
+    ("again", &["又", "再次", "第几次", "好几次", "多少次", "三次", "几遍", "一直", "总是", "老是", "天天"]),
+    ("sarcasm", &["真行", "真好", "呵呵", "厉害", "佩服", "服了", "可真", "好意思"]),
+    ("apology", &["抱歉", "对不起", "不好意思", "理解", "明白", "着急", "辛苦", "委屈", "换成是我", "感同身受", "心情"]),
+    ("options", &["还是", "或者", "一是", "二是", "第一", "第二", "两种", "两个", "挑", "选", "哪个", "哪种", "要么", "也可以", "其一", "方案"]),
+    (
+        "refuse",
+        &["不能", "没办法", "规定", "不归", "必须", "不可能", "自己", "搞错", "冷静", "激动", "听我说", "不是我们", "没法", "管不了", "制度", "早就", "不清楚"],
+    ),
+];
+
+/// Every frame word in one automaton, with the kind of each pattern.
+struct FrameMatcher {
+    automaton: AhoCorasick,
+    kinds: Vec<&'static str>,
+}
+
+static FRAME_MATCHER: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| {
+    let (kinds, words): (Vec<&'static str>, Vec<&'static str>) = FRAME_WORDS.iter().flat_map(|(kind, words)| words.iter().map(move |w| (*kind, *w))).unzip();
+    // The words are fixed and small; building cannot fail, but if it did
+    // the frames would simply be missing, not the analysis.
+    AhoCorasick::new(&words).ok().map(|automaton| FrameMatcher { automaton, kinds })
+});
+
+fn push_ngrams(chars: &[char], out: &mut Vec<String>) {
+    let marked: Vec<char> = std::iter::once('^').chain(chars.iter().copied()).chain(std::iter::once('$')).collect();
+    for n in 1..=3 {
+        for w in marked.windows(n) {
+            if n == 1 && (w[0] == '^' || w[0] == '$') {
+                continue;
+            }
+            let mut f = String::with_capacity(2 + 4 * n);
+            f.push_str("c:");
+            f.extend(w);
+            out.push(f);
+        }
+    }
+}
+
+/// Character n-grams (1-3, clause-bounded) and pinyin syllables (1-2).
+pub fn text(norm: &Normalized, out: &mut Vec<String>) {
+    let mut start = 0;
+    for i in 1..=norm.len() {
+        if i == norm.len() || norm.clause[i] != norm.clause[i - 1] {
+            let clause: Vec<char> = norm.chars[start..i].iter().copied().filter(|c| !c.is_ascii_punctuation() && !"，。！？、；：".contains(*c)).collect();
+            push_ngrams(&clause, out);
+            start = i;
+        }
+    }
+    let syllables: Vec<&str> = norm.readings.iter().filter_map(|r| r.first().copied()).collect();
+    for s in &syllables {
+        out.push(format!("p:{s}"));
+    }
+    for w in syllables.windows(2) {
+        out.push(format!("p:{} {}", w[0], w[1]));
+    }
+    for (c, name) in [('!', "bang"), ('?', "ask")] {
+        let n = norm.chars.iter().filter(|x| **x == c).count();
+        if n > 0 {
+            out.push(format!("punct:{name}"));
+            if n > 1 {
+                out.push(format!("punct:{name}2"));
+            }
+        }
+    }
+    let len = norm.len();
+    out.push(format!(
+        "len:{}",
+        match len {
+            0..=5 => "xs",
+            6..=12 => "s",
+            13..=25 => "m",
+            _ => "l",
+        }
+    ));
+}
+
+/// The lexicon groups (and terms) that matched.
+pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Vec<String>) {
+    for h in hits {
+        out.push(format!("lex:{prefix}:{}", h.group));
+        out.push(format!("lex:{prefix}:{}:{}", h.group, h.term));
+    }
+}
+
+/// Frames: the kinds of words in each clause, alone and in pairs, and a
+/// negation or a question right at a leaving verb.
+pub fn frames(norm: &Normalized, out: &mut Vec<String>) {
+    let Some(matcher) = FRAME_MATCHER.as_ref() else { return };
+    let text: String = norm.chars.iter().collect();
+    let n_clauses = norm.clause.last().map_or(0, |c| c + 1);
+    let mut clause_kinds: Vec<Vec<&str>> = vec![Vec::new(); n_clauses.max(1)];
+    let char_idx: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    let (mut neg_at_leave, mut want_at_leave) = (false, false);
+    for m in matcher.automaton.find_overlapping_iter(&text) {
+        let Some(kind) = matcher.kinds.get(m.pattern().as_usize()).copied() else { continue };
+        let Ok(ci) = char_idx.binary_search(&m.start()) else { continue };
+        let clause = norm.clause.get(ci).copied().unwrap_or(0);
+        if let Some(v) = clause_kinds.get_mut(clause) {
+            if !v.contains(&kind) {
+                v.push(kind);
+            }
+        }
+        if kind == "leave" {
+            // What stands right before the verb.
+            let before = &norm.chars[ci.saturating_sub(3)..ci];
+            neg_at_leave |= before.iter().any(|c| matches!(c, '不' | '没' | '别'));
+            want_at_leave |= before.iter().any(|c| matches!(c, '想' | '要' | '得'));
+        }
+    }
+    if neg_at_leave {
+        out.push("fr:neg_at_leave".into());
+    }
+    if want_at_leave {
+        out.push("fr:want_at_leave".into());
+    }
+    for kinds in &mut clause_kinds {
+        kinds.sort_unstable();
+        for k in kinds.iter() {
+            out.push(format!("fr:{k}"));
+        }
+        for i in 0..kinds.len() {
+            for j in i + 1..kinds.len() {
+                out.push(format!("fr:{}+{}", kinds[i], kinds[j]));
+            }
+        }
+    }
+}
+
+/// Each feature once (duplicates dropped; the order, by hash, is fixed for
+/// a given set of features).
+pub fn finish(out: &mut Vec<String>) {
+    out.sort_by_cached_key(|f| FxBuildHasher.hash_one(f));
+    out.dedup();
+}

@@ -1,0 +1,329 @@
+//! Logistic regression over named sparse features: binary (churn, empathy,
+//! a choice, an inflaming clause) and multinomial (reason, emotion level).
+//! Trained in Rust (AdaGrad, L2, a fixed order: the same data gives the same
+//! weights), stored as text (`feature<TAB>weight` per class) so a trainer
+//! can read and diff it, and able to say which features decided.
+
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+
+/// A model file that cannot be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct ModelFileError {
+    /// The file.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A multinomial logistic regression (a binary one has classes 0/1 and
+/// stores only the positive class's weights).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogReg {
+    /// Class names (binary: `["no", "yes"]`).
+    pub classes: Vec<String>,
+    /// Per class: the bias. A binary model's class 0 scores 0.
+    biases: Vec<f32>,
+    /// Feature name -> its row in `rows` (one lookup per feature, whatever
+    /// the number of classes).
+    index: FxHashMap<String, u32>,
+    /// One weight per class for each indexed feature (a binary model: one,
+    /// the positive class's).
+    rows: Vec<f32>,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// AdaGrad step size.
+    pub rate: f32,
+    /// L2 penalty per step.
+    pub l2: f32,
+    /// Weight of each class's examples (inverse frequency when true).
+    pub balance: bool,
+    /// Features seen in fewer training examples than this are ignored
+    /// (a one-off n-gram only teaches the model that one line).
+    pub min_count: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self { epochs: 30, rate: 0.3, l2: 1e-4, balance: true, min_count: 1 }
+    }
+}
+
+fn softmax(scores: &mut [f32]) {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
+    }
+    for s in scores.iter_mut() {
+        *s /= sum.max(f32::MIN_POSITIVE);
+    }
+}
+
+impl LogReg {
+    /// Trains on `(features, class index)` examples.
+    pub fn train(classes: &[&str], data: &[(Vec<String>, usize)], opts: TrainOptions) -> Self {
+        let k = classes.len().max(2);
+        let binary = k == 2;
+        let mut w: Vec<(f32, FxHashMap<String, f32>)> = vec![(0.0, FxHashMap::default()); k];
+        let mut g2: Vec<(f32, FxHashMap<String, f32>)> = vec![(1e-6, FxHashMap::default()); k];
+        let mut counts = vec![0usize; k];
+        for (_, y) in data {
+            counts[(*y).min(k - 1)] += 1;
+        }
+        let weight_of = |y: usize| -> f32 {
+            if opts.balance && counts[y] > 0 {
+                data.len() as f32 / (k as f32 * counts[y] as f32)
+            } else {
+                1.0
+            }
+        };
+        // A fixed shuffle (so training is repeatable).
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        let model_classes: Vec<String> = classes.iter().map(|s| s.to_string()).collect();
+        let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+        for (x, _) in data {
+            for f in x {
+                *seen.entry(f.as_str()).or_insert(0) += 1;
+            }
+        }
+        let kept: Vec<Vec<String>> =
+            data.iter().map(|(x, _)| x.iter().filter(|f| seen.get(f.as_str()).copied().unwrap_or(0) >= opts.min_count).cloned().collect()).collect();
+        for _ in 0..opts.epochs {
+            for &i in &order {
+                let (x, y) = (&kept[i], &data[i].1);
+                let y = (*y).min(k - 1);
+                let mut p = vec![0.0f32; k];
+                for (c, (b, ws)) in w.iter().enumerate() {
+                    if binary && c == 0 {
+                        continue;
+                    }
+                    p[c] = *b + x.iter().map(|f| ws.get(f).copied().unwrap_or(0.0)).sum::<f32>();
+                }
+                softmax(&mut p);
+                let sw = weight_of(y);
+                for c in 0..k {
+                    if binary && c == 0 {
+                        continue;
+                    }
+                    let grad = sw * (p[c] - if c == y { 1.0 } else { 0.0 });
+                    let (b, ws) = &mut w[c];
+                    let (gb, gs) = &mut g2[c];
+                    *gb += grad * grad;
+                    *b -= opts.rate * grad / gb.sqrt();
+                    for f in x {
+                        let acc = gs.entry(f.clone()).or_insert(1e-6);
+                        *acc += grad * grad;
+                        let wf = ws.entry(f.clone()).or_insert(0.0);
+                        *wf -= opts.rate * (grad + opts.l2 * *wf) / acc.sqrt();
+                    }
+                }
+            }
+        }
+        // Tiny weights only cost space.
+        for (_, ws) in &mut w {
+            ws.retain(|_, v| v.abs() >= 1e-3);
+        }
+        Self::from_class_weights(model_classes, w)
+    }
+
+    /// Packs per-class weight maps into the index and rows.
+    fn from_class_weights(classes: Vec<String>, w: Vec<(f32, FxHashMap<String, f32>)>) -> Self {
+        let binary = classes.len() == 2;
+        let stride = if binary { 1 } else { classes.len() };
+        let first = usize::from(binary);
+        let mut names: Vec<&String> = w.iter().skip(first).flat_map(|(_, ws)| ws.keys()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut index = FxHashMap::default();
+        let mut rows = vec![0.0f32; names.len() * stride];
+        for (i, name) in names.iter().enumerate() {
+            index.insert((*name).clone(), i as u32);
+            for (c, (_, ws)) in w.iter().enumerate().skip(first) {
+                rows[i * stride + c - first] = ws.get(*name).copied().unwrap_or(0.0);
+            }
+        }
+        let biases = w.iter().map(|(b, _)| *b).collect();
+        Self { classes, biases, index, rows }
+    }
+
+    fn stride(&self) -> usize {
+        if self.classes.len() == 2 {
+            1
+        } else {
+            self.classes.len()
+        }
+    }
+
+    /// The weight of `row`'s feature for `class`, if the model scores that class.
+    fn weight(&self, row: u32, class: usize) -> Option<f32> {
+        let (stride, first) = (self.stride(), usize::from(self.classes.len() == 2));
+        let c = class.checked_sub(first)?;
+        (c < stride).then(|| self.rows.get(row as usize * stride + c).copied()).flatten()
+    }
+
+    /// Class probabilities for the features.
+    pub fn predict(&self, x: &[String]) -> Vec<f32> {
+        let binary = self.classes.len() == 2;
+        let (stride, first) = (self.stride(), usize::from(binary));
+        let mut p: Vec<f32> = self.biases.clone();
+        if binary {
+            p[0] = 0.0;
+        }
+        for f in x {
+            if let Some(&row) = self.index.get(f) {
+                let start = row as usize * stride;
+                if let Some(ws) = self.rows.get(start..start + stride) {
+                    for (score, w) in p[first..].iter_mut().zip(ws) {
+                        *score += w;
+                    }
+                }
+            }
+        }
+        softmax(&mut p);
+        p
+    }
+
+    /// Probability of the positive class of a binary model.
+    pub fn probability(&self, x: &[String]) -> f32 {
+        self.predict(x).get(1).copied().unwrap_or(0.0)
+    }
+
+    /// The features that pushed towards `class` most, strongest first.
+    pub fn top_features(&self, x: &[String], class: usize, n: usize) -> Vec<(String, f32)> {
+        let mut v: Vec<(String, f32)> =
+            x.iter().filter_map(|f| self.index.get(f).and_then(|r| self.weight(*r, class)).map(|w| (f.clone(), w))).filter(|(_, w)| *w > 0.0).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v.dedup_by(|a, b| a.0 == b.0);
+        v.truncate(n);
+        v
+    }
+
+    /// The model as text: `#classes` line, then `class<TAB>feature<TAB>weight`
+    /// (the bias as feature `<bias>`), sorted for stable diffs.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("#classes\t{}\n", self.classes.join("\t"));
+        let mut names: Vec<(&String, &u32)> = self.index.iter().collect();
+        names.sort_unstable();
+        for (c, b) in self.biases.iter().enumerate() {
+            if self.classes.len() == 2 && c == 0 {
+                continue;
+            }
+            out.push_str(&format!("{}\t<bias>\t{b:.5}\n", self.classes[c]));
+            for (f, row) in &names {
+                if let Some(w) = self.weight(**row, c).filter(|w| *w != 0.0) {
+                    out.push_str(&format!("{}\t{f}\t{w:.5}\n", self.classes[c]));
+                }
+            }
+        }
+        out
+    }
+
+    /// A model without weights: the analysis keeps the rules' decisions.
+    pub fn none() -> Self {
+        Self { classes: vec!["no".into(), "yes".into()], biases: vec![0.0; 2], index: FxHashMap::default(), rows: Vec::new() }
+    }
+
+    /// Reads [`LogReg::to_text`] output; `path` is only for messages. An
+    /// empty file is a model without weights (the rules decide alone).
+    pub fn from_text(text: &str, path: &Path) -> Result<Self, ModelFileError> {
+        let err = |line: usize, message: String| ModelFileError { path: path.display().to_string(), line, message };
+        if text.trim().is_empty() {
+            return Ok(Self::none());
+        }
+        let mut lines = text.lines().enumerate();
+        let (_, head) = lines.next().ok_or_else(|| err(1, "empty model file".into()))?;
+        let classes: Vec<String> =
+            head.strip_prefix("#classes\t").ok_or_else(|| err(1, "the first line must be `#classes<TAB>…`".into()))?.split('\t').map(str::to_string).collect();
+        if classes.len() < 2 {
+            return Err(err(1, "a model needs at least two classes".into()));
+        }
+        let mut weights: Vec<(f32, FxHashMap<String, f32>)> = vec![(0.0, FxHashMap::default()); classes.len()];
+        for (i, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut f = line.splitn(3, '\t');
+            let (Some(class), Some(feature), Some(w)) = (f.next(), f.next(), f.next()) else {
+                return Err(err(i + 1, "expected class<TAB>feature<TAB>weight".into()));
+            };
+            let c = classes.iter().position(|x| x == class).ok_or_else(|| err(i + 1, format!("unknown class {class:?}")))?;
+            let w: f32 = w.trim().parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| err(i + 1, format!("weight {w:?} is not a number")))?;
+            if feature == "<bias>" {
+                weights[c].0 = w;
+            } else {
+                weights[c].1.insert(feature.to_string(), w);
+            }
+        }
+        Ok(Self::from_class_weights(classes, weights))
+    }
+
+    /// Adds `delta` to a class's bias (moves a binary model's 0.5 point).
+    pub fn shift_bias(&mut self, class: usize, delta: f32) {
+        if let Some(b) = self.biases.get_mut(class) {
+            *b += delta;
+        }
+    }
+
+    /// Features with a weight.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True for a model without weights.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_binary_model_learns_and_round_trips_through_text() {
+        let data = vec![(f(&["leave", "now"]), 1), (f(&["leave", "soon"]), 1), (f(&["stay", "now"]), 0), (f(&["ask"]), 0)];
+        let m = LogReg::train(&["no", "yes"], &data, TrainOptions::default());
+        assert!(m.probability(&f(&["leave"])) > 0.7);
+        assert!(m.probability(&f(&["stay"])) < 0.3);
+        let back = LogReg::from_text(&m.to_text(), Path::new("m.tsv")).unwrap();
+        assert!((back.probability(&f(&["leave", "x"])) - m.probability(&f(&["leave", "x"]))).abs() < 1e-3);
+        assert_eq!(m.top_features(&f(&["leave", "now"]), 1, 1)[0].0, "leave");
+    }
+
+    #[test]
+    fn a_multinomial_model_picks_the_class() {
+        let data = vec![(f(&["signal"]), 1), (f(&["bill"]), 2), (f(&["hello"]), 0), (f(&["signal", "slow"]), 1)];
+        let m = LogReg::train(&["none", "network", "billing"], &data, TrainOptions::default());
+        let p = m.predict(&f(&["signal"]));
+        assert!(p[1] > p[0] && p[1] > p[2], "{p:?}");
+    }
+
+    #[test]
+    fn a_broken_model_file_names_its_line() {
+        let e = LogReg::from_text("#classes\tno\tyes\nyes\tx\tnot-a-number\n", Path::new("m.tsv")).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.to_string().starts_with("m.tsv:2:"));
+    }
+}
