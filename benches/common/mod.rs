@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use callcoach::asr::{AsrConfig, WhisperEngine};
 use callcoach::audio::layout::channel_map;
 use callcoach::audio::replay::spawn_replay;
+use callcoach::audio::source::SourceMsg;
 use callcoach::audio::wav::WavAudio;
 use callcoach::config::AudioSection;
 use callcoach::events::CallSource;
@@ -43,17 +44,23 @@ pub fn replay(wav: WavAudio, realtime: bool) -> Run {
 /// Replays `wav` paced at `speed` times real time (None: as fast as it goes);
 /// latency is measured whenever the audio is paced.
 pub fn replay_at(wav: WavAudio, speed: Option<f64>) -> Run {
-    let realtime = speed.is_some();
     let map = channel_map(&wav, &AudioSection::default(), Path::new("bench")).expect("layout");
+    let (tx, pipeline, events) = start_pipeline(speed);
+    let replay = spawn_replay(wav, map, speed, tx, Arc::new(AtomicBool::new(false))).expect("replay");
+    Run { pipeline, events, replay }
+}
+
+/// The pipeline on the built-in playbook with one lossless consumer, fed
+/// through the returned sender (paced at `speed`, or as fast as it goes).
+pub fn start_pipeline(speed: Option<f64>) -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscription) {
     let engine = WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`");
     let calls = CallParts::builtin("bench", CallSource::File { path: "bench".into() }).expect("built-in playbook");
-    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime, max_queued_audio_s: 120.0, epoch: None, speed: speed.unwrap_or(1.0) };
+    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime: speed.is_some(), max_queued_audio_s: 120.0, epoch: None, speed: speed.unwrap_or(1.0) };
     let (tx, rx) = crossbeam_channel::bounded(256);
     let mut fanout = Fanout::new();
     let events = fanout.subscribe("bench", Delivery::Lossless);
     let pipeline = Pipeline::start(rx, tx.clone(), parts, fanout).expect("pipeline");
-    let replay = spawn_replay(wav, map, speed, tx, Arc::new(AtomicBool::new(false))).expect("replay");
-    Run { pipeline, events, replay }
+    (tx, pipeline, events)
 }
 
 /// The `p`-quantile of `v` (nearest rank).
