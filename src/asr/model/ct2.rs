@@ -111,7 +111,14 @@ pub struct Ct2Model {
     /// Spec revision.
     pub spec_revision: u32,
     vars: HashMap<String, Ct2Variable>,
+    /// Alias name -> the variable it names (not copied: a hostile file
+    /// with many aliases of one large variable must not multiply it).
+    aliases: HashMap<String, String>,
 }
+
+/// The fewest bytes one variable takes in the file (name length, rank,
+/// type, size), so a declared count can be checked against the file.
+const MIN_VARIABLE_BYTES: u64 = 2 + 1 + 1 + 4;
 
 impl Ct2Model {
     /// Reads and validates a `model.bin`. `progress` is called with the
@@ -130,7 +137,14 @@ impl Ct2Model {
             return Err(r.bad(format!("model spec is {spec:?}, expected \"WhisperSpec\"")));
         }
         let n_vars = r.u32("variable count")?;
-        let mut vars = HashMap::with_capacity(n_vars as usize);
+        let room = r.file_len.saturating_sub(r.offset) / MIN_VARIABLE_BYTES;
+        if r.file_len > 0 && u64::from(n_vars) > room {
+            return Err(ModelError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!("the header declares {n_vars} variables but the file has room for at most {room}"),
+            });
+        }
+        let mut vars = HashMap::with_capacity((n_vars as usize).min(4096));
         for _ in 0..n_vars {
             let name = r.string("variable name")?;
             let rank = r.u8(&name)?;
@@ -141,43 +155,49 @@ impl Ct2Model {
             let code = r.u8(&name)?;
             let dtype = Ct2DType::from_code(code).ok_or_else(|| r.bad(format!("variable {name}: unknown data type code {code}")))?;
             let n_bytes = r.u32(&name)? as usize;
-            let expected = shape.iter().product::<usize>() * dtype.size_bytes();
-            if n_bytes != expected {
-                return Err(r.bad(format!("variable {name}: {n_bytes} bytes stored, shape {shape:?} of {} needs {expected}", dtype.name())));
+            let expected = shape.iter().try_fold(dtype.size_bytes(), |acc, d| acc.checked_mul(*d));
+            if expected != Some(n_bytes) {
+                let needs = expected.map_or("more than this machine can address".to_string(), |e| e.to_string());
+                return Err(r.bad(format!("variable {name}: {n_bytes} bytes stored, shape {shape:?} of {} needs {needs}", dtype.name())));
             }
             let data = r.bytes(n_bytes, &name)?;
             progress(r.offset);
             vars.insert(name, Ct2Variable { shape, dtype, data });
         }
         let n_aliases = r.u32("alias count")?;
+        let mut aliases = HashMap::new();
         for _ in 0..n_aliases {
             let alias = r.string("alias name")?;
             let target = r.string("alias target")?;
-            if let Some(v) = vars.get(&target).cloned() {
-                vars.insert(alias, v);
+            if vars.contains_key(&target) && !vars.contains_key(&alias) {
+                aliases.insert(alias, target);
             }
         }
-        Ok(Self { path: path.to_path_buf(), binary_version, spec, spec_revision, vars })
+        Ok(Self { path: path.to_path_buf(), binary_version, spec, spec_revision, vars, aliases })
     }
 
     /// Builds a model from variables already in memory (tests, tools).
     pub fn from_variables(path: PathBuf, vars: HashMap<String, Ct2Variable>) -> Self {
-        Self { path, binary_version: 6, spec: "WhisperSpec".into(), spec_revision: 3, vars }
+        Self { path, binary_version: 6, spec: "WhisperSpec".into(), spec_revision: 3, vars, aliases: HashMap::new() }
     }
 
     /// A variable by name.
     pub fn get(&self, name: &str) -> Result<&Ct2Variable, ModelError> {
-        self.vars.get(name).ok_or_else(|| ModelError::Invalid { path: self.path.clone(), reason: format!("variable {name} is missing") })
+        self.vars
+            .get(name)
+            .or_else(|| self.aliases.get(name).and_then(|t| self.vars.get(t)))
+            .ok_or_else(|| ModelError::Invalid { path: self.path.clone(), reason: format!("variable {name} is missing") })
     }
 
     /// True when a variable exists.
     pub fn has(&self, name: &str) -> bool {
-        self.vars.contains_key(name)
+        self.vars.contains_key(name) || self.aliases.contains_key(name)
     }
 
     /// Iterates over all variables.
     pub fn variables(&self) -> impl Iterator<Item = (&str, &Ct2Variable)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v))
+        let aliased = self.aliases.iter().filter_map(|(a, t)| self.vars.get(t).map(|v| (a.as_str(), v)));
+        self.vars.iter().map(|(k, v)| (k.as_str(), v)).chain(aliased)
     }
 }
 
@@ -243,5 +263,75 @@ impl<R: Read> Reader<R> {
         let raw = self.bytes(n, what)?;
         let trimmed = raw.strip_suffix(&[0]).unwrap_or(&raw);
         String::from_utf8(trimmed.to_vec()).map_err(|_| self.bad(format!("{what} is not UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variable_count_beyond_the_file_is_refused_before_any_allocation() {
+        // Found by `scripts/fuzz.sh ct2` (an out-of-memory: a map sized by the
+        // header's count, 170 GB).
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/ct2/variable_count_beyond_the_file.bin");
+        let e = Ct2Model::read(&p, |_| {}).unwrap_err().to_string();
+        assert!(e.contains("variable_count_beyond_the_file.bin") && e.contains("room for at most"), "{e}");
+    }
+
+    fn header(n_vars: u32) -> Vec<u8> {
+        let mut b = 6u32.to_le_bytes().to_vec();
+        b.extend(12u16.to_le_bytes());
+        b.extend(b"WhisperSpec\0");
+        b.extend(3u32.to_le_bytes());
+        b.extend(n_vars.to_le_bytes());
+        b
+    }
+
+    fn variable(b: &mut Vec<u8>, name: &str, shape: &[u32], data: &[u8]) {
+        b.extend((name.len() as u16 + 1).to_le_bytes());
+        b.extend(name.as_bytes());
+        b.push(0);
+        b.push(shape.len() as u8);
+        for d in shape {
+            b.extend(d.to_le_bytes());
+        }
+        b.push(0); // float32
+        b.extend((data.len() as u32).to_le_bytes());
+        b.extend(data);
+    }
+
+    #[test]
+    fn a_shape_whose_size_overflows_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("model.bin");
+        let mut b = header(1);
+        variable(&mut b, "x", &[u32::MAX, u32::MAX, u32::MAX], &[0; 4]);
+        b.extend(0u32.to_le_bytes());
+        std::fs::write(&p, &b).unwrap();
+        let e = Ct2Model::read(&p, |_| {}).unwrap_err().to_string();
+        assert!(e.contains("more than this machine can address"), "{e}");
+    }
+
+    #[test]
+    fn aliases_name_a_variable_without_copying_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("model.bin");
+        let mut b = header(1);
+        variable(&mut b, "w", &[2], &[0; 8]);
+        b.extend(1000u32.to_le_bytes());
+        for i in 0..1000 {
+            let a = format!("a{i}");
+            b.extend((a.len() as u16).to_le_bytes());
+            b.extend(a.as_bytes());
+            b.extend(1u16.to_le_bytes());
+            b.extend(b"w");
+        }
+        std::fs::write(&p, &b).unwrap();
+        let m = Ct2Model::read(&p, |_| {}).unwrap();
+        assert_eq!(m.vars.len(), 1);
+        assert_eq!(m.get("a999").unwrap().shape, vec![2]);
+        assert!(m.has("a0") && !m.has("b"));
+        assert_eq!(m.variables().count(), 1001);
     }
 }
