@@ -289,9 +289,12 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
         let mut name = vec![0u8; name_len as usize];
         r.fill(&mut name, "tensor name")?;
         let name = String::from_utf8_lossy(&name).into_owned();
-        let elems: u64 = dims.iter().map(|d| (*d).max(0) as u64).product();
+        let elems = dims.iter().try_fold(1u64, |acc, d| acc.checked_mul((*d).max(0) as u64));
         let bytes = match type_size(ttype) {
-            Some(sz) => elems * sz as u64,
+            Some(sz) => match elems.and_then(|e| e.checked_mul(sz as u64)) {
+                Some(b) => b,
+                None => return Err(r.invalid(format!("tensor {name} has dimensions {dims:?} too large for any file"))),
+            },
             None if ftype > 1 => {
                 return Err(r.invalid(format!(
                     "tensor {name} is quantized (ggml type {ttype}); callcoach checks f16/f32 files only, \
@@ -416,5 +419,34 @@ impl<R: Read + Seek> GgmlReader<R> {
         }
         self.inner.seek(SeekFrom::Current(n as i64)).map_err(|source| ModelError::Io { path: self.path.clone(), error: source })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensor_dimensions_whose_size_overflows_are_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.bin");
+        let mut b = MAGIC.to_le_bytes().to_vec();
+        for _ in 0..11 {
+            b.extend(0i32.to_le_bytes()); // hyper-parameters
+        }
+        b.extend(1i32.to_le_bytes()); // mel rows
+        b.extend(1i32.to_le_bytes()); // mel columns
+        b.extend(0f32.to_le_bytes());
+        b.extend(0i32.to_le_bytes()); // no vocabulary
+        b.extend(4i32.to_le_bytes()); // n_dims
+        b.extend(1i32.to_le_bytes()); // name length
+        b.extend(0i32.to_le_bytes()); // f32
+        for _ in 0..4 {
+            b.extend(i32::MAX.to_le_bytes());
+        }
+        b.push(b'x');
+        std::fs::write(&p, &b).unwrap();
+        let e = inspect(&p).unwrap_err().to_string();
+        assert!(e.contains("m.bin") && e.contains("too large"), "{e}");
     }
 }
