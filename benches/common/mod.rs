@@ -55,7 +55,15 @@ pub fn replay_at(wav: WavAudio, speed: Option<f64>) -> Run {
 pub fn start_pipeline(speed: Option<f64>) -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscription) {
     let engine = WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`");
     let calls = CallParts::builtin("bench", CallSource::File { path: "bench".into() }).expect("built-in playbook");
-    let parts = PipelineParts { engine, calls, dsp: DspConfig::default(), realtime: speed.is_some(), max_queued_audio_s: 120.0, epoch: None, speed: speed.unwrap_or(1.0) };
+    let parts = PipelineParts {
+        engine,
+        calls,
+        dsp: DspConfig::default(),
+        realtime: speed.is_some(),
+        max_queued_audio_s: 120.0,
+        epoch: None,
+        speed: speed.unwrap_or(1.0),
+    };
     let (tx, rx) = crossbeam_channel::bounded(256);
     let mut fanout = Fanout::new();
     let events = fanout.subscribe("bench", Delivery::Lossless);
