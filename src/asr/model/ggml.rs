@@ -90,6 +90,25 @@ impl HParams {
         }
     }
 
+    /// What in the header no Whisper model has (sizes from tiny to large-v3
+    /// fit with room to spare), if anything: a hostile or corrupt header
+    /// must not size what the checker builds.
+    pub fn implausible(&self) -> Option<String> {
+        let fields = [
+            ("n_vocab", self.n_vocab, 1 << 20),
+            ("n_audio_ctx", self.n_audio_ctx, 1 << 14),
+            ("n_audio_state", self.n_audio_state, 1 << 13),
+            ("n_audio_head", self.n_audio_head, 256),
+            ("n_audio_layer", self.n_audio_layer, 256),
+            ("n_text_ctx", self.n_text_ctx, 1 << 14),
+            ("n_text_state", self.n_text_state, 1 << 13),
+            ("n_text_head", self.n_text_head, 256),
+            ("n_text_layer", self.n_text_layer, 256),
+            ("n_mels", self.n_mels, 512),
+        ];
+        fields.iter().find(|(_, v, max)| !(1..=*max).contains(v)).map(|(name, v, max)| format!("{name} is {v} (expected 1..={max})"))
+    }
+
     /// True for the 99/100-language models.
     pub fn is_multilingual(&self) -> bool {
         self.n_vocab >= 51865
@@ -248,6 +267,9 @@ pub fn inspect(path: &Path) -> Result<GgmlSummary, ModelError> {
         *v = r.i32("hyper-parameters")?;
     }
     let hparams = HParams::from_array(a);
+    if let Some(problem) = hparams.implausible() {
+        return Err(r.invalid(format!("not a Whisper model header: {problem}")));
+    }
     let ftype = hparams.ftype % 1000;
     let n_mel = r.i32("mel filter rows")?;
     let n_fft = r.i32("mel filter columns")?;
@@ -427,12 +449,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_header_with_implausible_sizes_is_refused_before_anything_is_built() {
+        // Found by `scripts/fuzz.sh ggml` (an out-of-memory: the expected
+        // tensor list was built for the layer count the header claimed).
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/ggml/a_billion_layers_in_the_header.bin");
+        let e = inspect(&p).unwrap_err().to_string();
+        assert!(e.contains("not a Whisper model header") && e.contains("expected 1..="), "{e}");
+    }
+
+    #[test]
     fn tensor_dimensions_whose_size_overflows_are_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.bin");
         let mut b = MAGIC.to_le_bytes().to_vec();
-        for _ in 0..11 {
-            b.extend(0i32.to_le_bytes()); // hyper-parameters
+        for v in [51865, 1500, 512, 8, 6, 448, 512, 8, 6, 80, 1] {
+            b.extend(i32::to_le_bytes(v)); // hyper-parameters (base)
         }
         b.extend(1i32.to_le_bytes()); // mel rows
         b.extend(1i32.to_le_bytes()); // mel columns
