@@ -55,8 +55,13 @@ impl Pulse {
 impl Pulse {
     /// `callcoach run` on the two null-sink monitors for `seconds`, JSON out.
     fn spawn_run(&self, model: &std::path::Path, seconds: u32) -> Child {
+        self.spawn_run_on(model, seconds, "agent.monitor", "customer.monitor")
+    }
+
+    /// `callcoach run` on two named sources for `seconds`, JSON out.
+    fn spawn_run_on(&self, model: &std::path::Path, seconds: u32, agent: &str, customer: &str) -> Child {
         self.cmd(bin().to_str().unwrap())
-            .args(["run", "--customer-device", "customer.monitor", "--agent-device", "agent.monitor", "--json"])
+            .args(["run", "--customer-device", customer, "--agent-device", agent, "--json"])
             .args(["--duration-s", &seconds.to_string(), "--model", model.to_str().unwrap()])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -153,21 +158,25 @@ fn final_starts(events: &[serde_json::Value]) -> Vec<(String, f64)> {
 #[test]
 fn both_sides_played_into_idle_sinks_keep_their_timing() {
     let model = require_model();
-    require_tool("sox", "sox");
     let pa = Pulse::start();
-    let dir = tempfile::tempdir().unwrap();
     let call = repo("samples/retention_call.wav");
-    let (agent, customer) = (dir.path().join("agent.wav"), dir.path().join("customer.wav"));
-    sh("sox", &[call.to_str().unwrap(), agent.to_str().unwrap(), "remix", "1"]);
-    sh("sox", &[call.to_str().unwrap(), customer.to_str().unwrap(), "remix", "2"]);
     // Where the same pipeline puts each turn when it reads the file.
     let reference = final_starts(&json_lines(&run_ok(&["replay", call.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()])));
-    // Live: both sinks idle (suspended) until the two sides start playing at the same moment.
-    let child: Child = pa.spawn_run(&model, 60);
+    // Live: the two sides are two sources, idle (suspended) until the call
+    // plays. One player feeds both (a stereo sink whose channels are
+    // remapped into one source per side), so both sides really start at
+    // the same moment: two players would start whenever each gets through
+    // to the server, which is the harness's timing, not callcoach's.
+    let load = |args: &[&str]| {
+        let out = pa.cmd("pactl").arg("load-module").args(args).output().unwrap();
+        assert!(out.status.success(), "pactl load-module {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    load(&["module-null-sink", "sink_name=call", "channels=2", "channel_map=front-left,front-right"]);
+    load(&["module-remap-source", "source_name=agent_side", "master=call.monitor", "master_channel_map=front-left", "channel_map=mono"]);
+    load(&["module-remap-source", "source_name=customer_side", "master=call.monitor", "master_channel_map=front-right", "channel_map=mono"]);
+    let child: Child = pa.spawn_run_on(&model, 60, "agent_side", "customer_side");
     std::thread::sleep(Duration::from_millis(2500));
-    let mut a = pa.cmd("paplay").args(["-d", "agent", agent.to_str().unwrap()]).spawn().unwrap();
-    let mut c = pa.cmd("paplay").args(["-d", "customer", customer.to_str().unwrap()]).spawn().unwrap();
-    assert!(a.wait().unwrap().success() && c.wait().unwrap().success());
+    assert!(pa.cmd("paplay").args(["-d", "call", call.to_str().unwrap()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let events = json_lines(&out);
