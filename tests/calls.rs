@@ -6,13 +6,12 @@ mod util;
 
 use std::collections::BTreeMap;
 
-use callcoach::asr::{AsrConfig, WhisperEngine};
 use callcoach::audio::layout::channel_map;
 use callcoach::audio::replay::spawn_replay;
 use callcoach::audio::wav::read_wav;
 use callcoach::config::AudioSection;
-use callcoach::events::{CallSource, Event, StatusKind};
-use callcoach::pipeline::{CallParts, Delivery, DspConfig, Fanout, Pipeline, PipelineParts};
+use callcoach::events::{Event, StatusKind};
+use callcoach::pipeline::{Delivery, Fanout, Pipeline};
 use util::*;
 
 /// The bundled call, `gap_s` of silence, and the bundled call again.
@@ -99,17 +98,7 @@ fn a_display_that_never_reads_does_not_hold_up_the_pipeline() {
     let path = repo("samples/retention_call.wav");
     let wav = read_wav(&path).unwrap();
     let map = channel_map(&wav, &AudioSection::default(), &path).unwrap();
-    let engine = WhisperEngine::load(AsrConfig::default()).unwrap();
-    let calls = CallParts::builtin("test", CallSource::File { path: "retention_call.wav".into() }).unwrap();
-    let parts = PipelineParts {
-        engine,
-        calls,
-        dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() },
-        realtime: false,
-        max_queued_audio_s: 120.0,
-        epoch: None,
-        speed: 1.0,
-    };
+    let parts = test_pipeline_parts("retention_call.wav");
     let mut fanout = Fanout::new();
     // A window that has frozen: subscribed, never read.
     let stuck = fanout.subscribe("overlay", Delivery::DropOldest(4));

@@ -6,10 +6,9 @@ mod util;
 use std::sync::Arc;
 use std::time::Duration;
 
-use callcoach::asr::{AsrConfig, WhisperEngine};
 use callcoach::audio::source::SourceMsg;
-use callcoach::events::{CallSource, EndReason, Event, Speaker, TimedEvent};
-use callcoach::pipeline::{CallParts, Delivery, DspConfig, Fanout, Pipeline, PipelineParts, Subscription};
+use callcoach::events::{EndReason, Event, Speaker, TimedEvent};
+use callcoach::pipeline::{Delivery, Fanout, Pipeline, Subscription};
 use util::*;
 
 fn events_of(out: &std::process::Output) -> Vec<serde_json::Value> {
@@ -102,17 +101,7 @@ fn realtime_replay_gives_partials_before_the_final_and_stats() {
 
 /// A pipeline on the built-in playbook fed by hand, with one lossless consumer.
 fn test_pipeline() -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscription) {
-    let engine = WhisperEngine::load(AsrConfig::default()).expect("model (run scripts/test.sh)");
-    let calls = CallParts::builtin("test", CallSource::File { path: "test".into() }).unwrap();
-    let parts = PipelineParts {
-        engine,
-        calls,
-        dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() },
-        realtime: false,
-        max_queued_audio_s: 120.0,
-        epoch: None,
-        speed: 1.0,
-    };
+    let parts = test_pipeline_parts("test");
     let (tx, rx) = crossbeam_channel::bounded(64);
     let mut fanout = Fanout::new();
     let sub = fanout.subscribe("test", Delivery::Lossless);

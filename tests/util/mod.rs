@@ -158,3 +158,24 @@ pub fn read_mono(path: &Path) -> (u32, Vec<f32>) {
     let v = r.samples::<i16>().map(|s| s.expect("sample") as f32 / 32768.0).collect();
     (rate, v)
 }
+
+/// The parts of a pipeline on the real model and the built-in playbook,
+/// fed as fast as it goes, partials off: what the library-level tests
+/// start with.
+#[cfg(feature = "engine")]
+pub fn test_pipeline_parts(source: &str) -> callcoach::pipeline::PipelineParts {
+    use callcoach::asr::{AsrConfig, WhisperEngine};
+    use callcoach::events::CallSource;
+    use callcoach::pipeline::{CallParts, DspConfig, PipelineParts};
+    let engine = WhisperEngine::load(AsrConfig::default()).expect("model (run scripts/test.sh)");
+    let calls = CallParts::builtin("test", CallSource::File { path: source.into() }).expect("built-in playbook");
+    PipelineParts {
+        engine,
+        calls,
+        dsp: DspConfig { partial_every_ms: 0, ..DspConfig::default() },
+        realtime: false,
+        max_queued_audio_s: 120.0,
+        epoch: None,
+        speed: 1.0,
+    }
+}
