@@ -14,20 +14,6 @@ use callcoach::events::Speaker;
 
 const KEYWORDS: &[&str] = &["销户", "携号转网", "转网", "套餐", "流量", "宽带", "话费", "投诉", "拆机", "工号", "网络", "信号"];
 
-fn cer(a: &str, b: &str) -> (usize, usize) {
-    let a: Vec<char> = a.chars().filter(|c| c.is_alphanumeric()).collect();
-    let b: Vec<char> = b.chars().filter(|c| c.is_alphanumeric()).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    (prev[b.len()], a.len())
-}
-
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zh");
     let lines = std::fs::read_to_string(dir.join("lines.tsv")).expect("lines.tsv");
@@ -50,7 +36,8 @@ fn main() {
             let mut r = hound::WavReader::open(dir.join(format!("{id}.wav"))).expect("wav");
             let samples: Vec<f32> = r.samples::<i16>().map(|s| s.unwrap_or(0) as f32 / 32768.0).collect();
             let got = engine.transcribe(&mut state, &samples).expect("decode").text;
-            let (e, n) = cer(text, &got);
+            let c = callcoach::score::cer(text, &got);
+            let (e, n) = (c.errors, c.ref_chars);
             err += e;
             len += n;
             for k in KEYWORDS {

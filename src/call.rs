@@ -31,6 +31,9 @@ pub struct TurnIn<'a> {
     pub features: Option<AcousticFeatures>,
     /// What the recogniser's filters removed.
     pub dropped: Vec<String>,
+    /// 0 live; 1 the second pass over a finished turn, replacing the final
+    /// segments of this speaker from `start` to `end`.
+    pub revision: u32,
 }
 
 /// A call in progress.
@@ -88,6 +91,7 @@ impl Call {
                 latency_ms: turn.latency_ms,
                 features: turn.features,
                 dropped: turn.dropped,
+                revision: turn.revision,
             }),
         )];
         // Partials only matter when they carry churn intent.
@@ -157,6 +161,7 @@ pub fn script(lexicons: Arc<Lexicons>, analysis: AnalysisConfig, playbook: Arc<P
                 latency_ms: None,
                 features: None,
                 dropped: Vec::new(),
+                revision: 0,
             },
         ));
         end = end.max(*stop);

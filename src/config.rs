@@ -53,6 +53,15 @@ pub struct AsrSection {
     /// Size the encoder context to each utterance (about 6x faster on short
     /// utterances); false runs the full 30 s context.
     pub sized_audio_ctx: bool,
+    /// Encoder positions (50 per second of audio) added to a sized context.
+    pub audio_ctx_margin: i32,
+    /// Smallest sized context (64-1500 positions; 1500 is the full 30 s).
+    pub min_audio_ctx: i32,
+    /// Decoder beam width (1: greedy).
+    pub beam_size: usize,
+    /// Second pass over finished turns while the recogniser is idle: `off`,
+    /// `sized` or `full` (encoder context); its text replaces the live text.
+    pub second_pass: crate::asr::SecondPass,
     /// Drop text whose average token log-probability is below this.
     pub min_avg_logprob: f64,
 }
@@ -65,6 +74,10 @@ impl Default for AsrSection {
             language: "zh".into(),
             initial_prompt: crate::asr::DEFAULT_INITIAL_PROMPT.into(),
             sized_audio_ctx: true,
+            audio_ctx_margin: 64,
+            min_audio_ctx: 256,
+            beam_size: 1,
+            second_pass: crate::asr::SecondPass::Sized,
             min_avg_logprob: crate::asr::DEFAULT_MIN_AVG_LOGPROB,
         }
     }
@@ -302,6 +315,15 @@ impl Config {
         if !(1..=64).contains(&self.asr.threads) {
             return Err(invalid(format!("asr.threads = {} is outside 1..64", self.asr.threads)));
         }
+        if !(64..=1500).contains(&self.asr.min_audio_ctx) {
+            return Err(invalid(format!("asr.min_audio_ctx = {} is outside 64..1500 encoder positions", self.asr.min_audio_ctx)));
+        }
+        if !(0..=1500).contains(&self.asr.audio_ctx_margin) {
+            return Err(invalid(format!("asr.audio_ctx_margin = {} is outside 0..1500 encoder positions", self.asr.audio_ctx_margin)));
+        }
+        if !(1..=8).contains(&self.asr.beam_size) {
+            return Err(invalid(format!("asr.beam_size = {} is outside 1..8", self.asr.beam_size)));
+        }
         if self.audio.agent_channel == self.audio.customer_channel {
             return Err(invalid("audio.agent_channel and audio.customer_channel are the same channel".into()));
         }
@@ -354,6 +376,10 @@ impl Config {
             language: self.asr.language.clone(),
             initial_prompt: self.asr.initial_prompt.clone(),
             sized_audio_ctx: self.asr.sized_audio_ctx,
+            audio_ctx_margin: self.asr.audio_ctx_margin,
+            min_audio_ctx: self.asr.min_audio_ctx,
+            beam_size: self.asr.beam_size,
+            second_pass: self.asr.second_pass,
             min_avg_logprob: self.asr.min_avg_logprob,
         }
     }

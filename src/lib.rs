@@ -30,6 +30,7 @@ pub mod overlay;
 pub mod pii;
 #[cfg(feature = "engine")]
 pub mod pipeline;
+pub mod score;
 #[cfg(feature = "engine")]
 pub mod session;
 pub mod summary;

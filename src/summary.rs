@@ -40,7 +40,8 @@ impl SummaryBuilder {
     pub fn observe(&mut self, t: f64, event: &Event) {
         self.last_t = self.last_t.max(t);
         match event {
-            Event::Segment(s) if s.is_final => {
+            // A second-pass revision re-words talk already counted.
+            Event::Segment(s) if s.is_final && s.revision == 0 => {
                 let len = (s.end - s.start).max(0.0);
                 match s.speaker {
                     Speaker::Agent => {

@@ -63,6 +63,7 @@ pub fn transcribe_channels(engine: &WhisperEngine, channels: &[SpeakerAudio], va
                 latency_ms: None,
                 features: None,
                 dropped: tr.dropped.iter().map(ToString::to_string).collect(),
+                revision: 0,
             });
         }
     }

@@ -162,6 +162,10 @@ impl LiveCall {
                 if let Some(i) = self.transcript.iter().position(|l| !l.is_final && l.speaker == s.speaker) {
                     self.transcript.remove(i);
                 }
+                // A second-pass revision replaces the finals of the turn it covers.
+                if s.revision > 0 {
+                    self.transcript.retain(|l| !(l.is_final && l.speaker == s.speaker && l.start >= s.start - 0.001 && l.end <= s.end + 0.001));
+                }
                 let at = self.transcript.iter().rposition(|l| l.start <= s.start).map_or(0, |i| i + 1);
                 self.transcript.insert(at, line);
                 while self.transcript.len() > limits.transcript_lines {
@@ -354,7 +358,7 @@ mod tests {
     }
 
     fn segment(speaker: Speaker, start: f64, end: f64, text: &str, is_final: bool) -> Event {
-        Event::Segment(SegmentEvent { speaker, start, end, text: text.into(), is_final, latency_ms: None, features: None, dropped: vec![] })
+        Event::Segment(SegmentEvent { speaker, start, end, text: text.into(), is_final, latency_ms: None, features: None, dropped: vec![], revision: 0 })
     }
 
     fn card(id: &str, stage: Stage, action: CardAction) -> Event {
@@ -386,6 +390,36 @@ mod tests {
             why: vec![],
             call: progress,
         }))
+    }
+
+    #[test]
+    fn a_second_pass_revision_replaces_the_finals_of_its_turn() {
+        let id = CallId::new();
+        let mut v = CallView::new();
+        let started = CallStarted { agent: "王丽".into(), source: CallSource::File { path: "x.wav".into() }, started_at_unix_ms: 1, input_offset_s: 0.0 };
+        let revised = Event::Segment(SegmentEvent {
+            speaker: Speaker::Customer,
+            start: 0.5,
+            end: 4.0,
+            text: "我要携号转网，信号太差了".into(),
+            is_final: true,
+            latency_ms: None,
+            features: None,
+            dropped: vec![],
+            revision: 1,
+        });
+        let events = [
+            ev(id, 1, 0.0, Event::CallStarted(started)),
+            ev(id, 2, 2.0, segment(Speaker::Customer, 0.5, 2.0, "我要鞋号转网", true)),
+            ev(id, 3, 4.2, segment(Speaker::Customer, 2.4, 4.0, "信号太差了", true)),
+            ev(id, 4, 5.0, segment(Speaker::Agent, 4.5, 5.0, "您好", true)),
+            ev(id, 5, 5.5, revised),
+        ];
+        for e in &events {
+            assert!(v.apply(e));
+        }
+        let lines: Vec<(Speaker, &str)> = v.live.as_ref().expect("live").transcript.iter().map(|l| (l.speaker, l.text.as_str())).collect();
+        assert_eq!(lines, vec![(Speaker::Customer, "我要携号转网，信号太差了"), (Speaker::Agent, "您好")]);
     }
 
     #[test]

@@ -238,6 +238,7 @@ fn phone_id_and_card_numbers_never_reach_the_board() {
             latency_ms: None,
             features: None,
             dropped: vec![],
+            revision: 0,
         };
         fanout.publish(&TimedEvent::in_call(call, i as u64 + 1, i as f64 + 1.0, Event::Segment(seg)));
     }

@@ -87,6 +87,22 @@ fn a_supervisor_watches_a_call_go_wrong_and_opens_it() {
         .unwrap_or_else(|| panic!("no summary: {}", browser.text("#view-call")));
     save("board_call.png", &browser.screenshot());
 
+    // A second-pass revision replaces, on the page, the finals of the turn it covers.
+    let html = browser
+        .script(
+            r#"return transcriptHtml([
+                {type: "segment", speaker: "customer", start: 0.5, end: 2.0, text: "我要鞋号", final: true},
+                {type: "segment", speaker: "customer", start: 2.4, end: 4.0, text: "转网", final: true},
+                {type: "segment", speaker: "agent", start: 4.5, end: 5.0, text: "您好", final: true},
+                {type: "segment", speaker: "customer", start: 0.5, end: 4.0, text: "我要携号转网", final: true, revision: 1}
+            ]);"#,
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(html.contains("我要携号转网") && html.contains("您好"), "{html}");
+    assert!(!html.contains("鞋号") && !html.contains(">转网") && !html.contains(" 转网"), "the live words were replaced: {html}");
+
     // The history lists it.
     browser.goto(&format!("{}/#/history", board.url));
     browser.wait("#history-table tbody tr[data-call]", 20);

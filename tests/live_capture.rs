@@ -92,16 +92,14 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
     let events = json_lines(&out);
-    let text_of = |who: &str| -> String {
-        events.iter().filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == who).map(|e| e["text"].as_str().unwrap().to_string()).collect()
-    };
+    let text_of =
+        |who: &str| -> String { events.iter().filter(|e| is_live_final(e) && e["speaker"] == who).map(|e| e["text"].as_str().unwrap().to_string()).collect() };
     let customer = text_of("customer");
     let agent = text_of("agent");
     assert!(cer("喂，你好，我要销户，这个号码我不想用了。", &customer) <= 0.45, "customer heard as {customer:?}\n{events:?}");
     assert!(cer("非常抱歉给您带来不便，换成是我也会很着急。", &agent) <= 0.45, "agent heard as {agent:?}");
     // Both sides on one timeline: the agent spoke after the customer.
-    let start_of =
-        |who: &str| events.iter().find(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == who).map(|e| e["start"].as_f64().unwrap());
+    let start_of = |who: &str| events.iter().find(|e| is_live_final(e) && e["speaker"] == who).map(|e| e["start"].as_f64().unwrap());
     assert!(start_of("customer").unwrap() < start_of("agent").unwrap());
     assert!(events.iter().any(|e| e["type"] == "card" && e["id"] == "listen.find_reason"), "the coach reacts to live audio");
 }
@@ -131,7 +129,7 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     let lost_t = events.iter().find(|e| e["kind"] == "device_lost").unwrap()["t"].as_f64().unwrap();
     let customer: Vec<(f64, String)> = events
         .iter()
-        .filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == "customer")
+        .filter(|e| is_live_final(e) && e["speaker"] == "customer")
         .map(|e| (e["start"].as_f64().unwrap(), e["text"].as_str().unwrap().to_string()))
         .collect();
     // What was said before the unplug is kept...
@@ -148,11 +146,7 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
 /// Final segments as (speaker, start on the input's timeline).
 fn final_starts(events: &[serde_json::Value]) -> Vec<(String, f64)> {
     let offset = events.iter().find(|e| e["type"] == "call_started").map_or(0.0, |e| e["input_offset_s"].as_f64().unwrap());
-    events
-        .iter()
-        .filter(|e| e["type"] == "segment" && e["final"] == true)
-        .map(|e| (e["speaker"].as_str().unwrap().to_string(), e["start"].as_f64().unwrap() + offset))
-        .collect()
+    events.iter().filter(|e| is_live_final(e)).map(|e| (e["speaker"].as_str().unwrap().to_string(), e["start"].as_f64().unwrap() + offset)).collect()
 }
 
 #[test]
@@ -200,7 +194,7 @@ fn both_sides_played_into_idle_sinks_keep_their_timing() {
     let (a, c) = (median(offsets.get_mut("agent").unwrap()), median(offsets.get_mut("customer").unwrap()));
     assert!((a - c).abs() <= 0.1, "the agent's side is {:+.3} s from the customer's\nreference {reference:?}\nlive {live:?}", a - c);
     // And every event is emitted after the audio it is about.
-    for e in events.iter().filter(|e| e["type"] == "segment" && e["final"] == true) {
+    for e in events.iter().filter(|e| is_live_final(e)) {
         assert!(e["end"].as_f64().unwrap() <= e["t"].as_f64().unwrap() + 0.05, "a final ends after it was emitted: {e}");
     }
 }
@@ -227,7 +221,6 @@ fn a_headset_that_flaps_five_times_in_a_minute_leaves_the_pipeline_running() {
     let lost = events.iter().filter(|e| e["kind"] == "device_lost").count();
     let back = events.iter().filter(|e| e["kind"] == "device_back").count();
     assert!(lost >= 5 && back >= 5, "every flap is reported: {lost} lost, {back} back");
-    let agent: String =
-        events.iter().filter(|e| e["type"] == "segment" && e["final"] == true && e["speaker"] == "agent").map(|e| e["text"].as_str().unwrap()).collect();
+    let agent: String = events.iter().filter(|e| is_live_final(e) && e["speaker"] == "agent").map(|e| e["text"].as_str().unwrap()).collect();
     assert!(cer("非常抱歉给您带来不便，换成是我也会很着急。", &agent) <= 0.45, "heard after the flapping: {agent:?}");
 }

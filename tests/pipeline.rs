@@ -29,7 +29,7 @@ fn replay_puts_the_right_words_on_the_right_speaker_in_order() {
     let offset = starts[0]["input_offset_s"].as_f64().unwrap();
     let finals: Vec<serde_json::Value> = events
         .iter()
-        .filter(|e| e["type"] == "segment" && e["final"] == true)
+        .filter(|e| e["type"] == "segment" && e["final"] == true && e["revision"].is_null())
         .map(|e| {
             let mut e = e.clone();
             for k in ["start", "end"] {
@@ -64,6 +64,40 @@ fn replay_puts_the_right_words_on_the_right_speaker_in_order() {
     }
     assert!(events.iter().any(|e| e["type"] == "analysis" && e["churn"]["intent"] == true));
     assert!(events.iter().any(|e| e["type"] == "alert" && e["kind"] == "churn_intent"));
+}
+
+#[test]
+fn the_second_pass_rewords_whole_turns_before_the_call_ends() {
+    require_model();
+    let call = repo("tests/asr_eval/dev/d02.wav");
+    let out = run_ok(&["replay", call.to_str().unwrap(), "--json", "--no-partials"]);
+    let events = events_of(&out);
+    let segment = |e: &serde_json::Value| (e["speaker"].as_str().unwrap().to_string(), e["start"].as_f64().unwrap(), e["end"].as_f64().unwrap());
+    let revisions: Vec<(usize, &serde_json::Value)> = events.iter().enumerate().filter(|(_, e)| e["type"] == "segment" && e["revision"] == 1).collect();
+    assert!(!revisions.is_empty(), "no turn was decoded again: {}", String::from_utf8_lossy(&out.stdout));
+    let ended = events.iter().position(|e| e["type"] == "call_ended").expect("the call ends");
+    for (at, r) in &revisions {
+        let (speaker, start, end) = segment(r);
+        assert!(*at < ended, "a revision after the call ended: {r}");
+        assert_eq!(r["final"], true);
+        // It covers two or more live finals of the same speaker, said before it.
+        let covered: Vec<&serde_json::Value> = events[..*at]
+            .iter()
+            .filter(|e| e["type"] == "segment" && e["final"] == true && e["revision"].is_null())
+            .filter(|e| {
+                let (s, a, b) = segment(e);
+                s == speaker && a >= start - 0.001 && b <= end + 0.001
+            })
+            .collect();
+        assert!(covered.len() >= 2, "{r} covers {covered:?}");
+        let live: String = covered.iter().map(|e| e["text"].as_str().unwrap()).collect();
+        assert_ne!(live, r["text"].as_str().unwrap(), "a revision only comes with different words");
+        // The turn is analysed again on the new words.
+        assert!(events[*at + 1..].iter().any(|e| e["type"] == "analysis" && e["speaker"] == speaker.as_str() && e["text"] == r["text"]), "no analysis of {r}");
+    }
+    // Off: no revisions.
+    let off = events_of(&run_ok(&["replay", call.to_str().unwrap(), "--json", "--no-partials", "--second-pass", "off"]));
+    assert!(off.iter().all(|e| e["revision"].is_null()));
 }
 
 #[test]
@@ -150,7 +184,7 @@ fn a_device_lost_mid_utterance_keeps_what_was_captured_and_resumes() {
     let finals: Vec<(f64, f64, String)> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Segment(s) if s.is_final => Some((s.start + offset, s.end + offset, s.text.clone())),
+            Event::Segment(s) if s.is_final && s.revision == 0 => Some((s.start + offset, s.end + offset, s.text.clone())),
             _ => None,
         })
         .collect();
@@ -205,7 +239,7 @@ fn garbage_from_a_broken_driver_is_reported_and_the_speech_after_it_still_heard(
     let finals: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Segment(s) if s.is_final => Some(s.text.clone()),
+            Event::Segment(s) if s.is_final && s.revision == 0 => Some(s.text.clone()),
             _ => None,
         })
         .collect();

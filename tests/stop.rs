@@ -44,7 +44,7 @@ fn sigterm_mid_sentence_keeps_the_words_and_closes_the_call() {
     // The customer says 喂，你好，我要销户，这个号码我不想用了 from 0.6 s to 4.7 s.
     let (status, events, stderr) = replay_with_signal("TERM", Duration::from_millis(3800));
     assert!(status.success(), "exit status {status}: {stderr}");
-    let finals: Vec<&serde_json::Value> = events.iter().filter(|e| e["type"] == "segment" && e["final"] == true).collect();
+    let finals: Vec<&serde_json::Value> = events.iter().filter(|e| is_live_final(e)).collect();
     let heard: String = finals.iter().filter(|e| e["speaker"] == "customer").map(|e| e["text"].as_str().unwrap()).collect();
     assert!(heard.contains("销户") || heard.contains("消户"), "the words in progress were transcribed: {heard:?}\n{stderr}");
     assert!(events.iter().any(|e| e["type"] == "analysis" && e["churn"]["intent"] == true), "and analysed");

@@ -26,21 +26,20 @@ fn english_sentence_from_espeak_comes_back_word_for_word() {
 #[test]
 fn mandarin_fixtures_are_transcribed_in_simplified_characters() {
     require_model();
-    let mut total_err = 0.0;
-    let mut total_len = 0.0;
+    let mut total = callcoach::score::CerCounts::default();
     let mut report = String::new();
     for line in zh_lines() {
         let wav = fixture(&format!("zh/{}.wav", line.id));
         let out = run_ok(&["transcribe", wav.to_str().unwrap(), "--json"]);
         let got = transcript_text(&out);
-        let e = cer(&line.text, &got);
+        let counts = callcoach::score::cer(&line.text, &got);
+        let e = counts.rate();
         report.push_str(&format!("{:>16}  CER {:.2}  {}  <-  {}\n", line.id, e, got, line.text));
-        total_err += e * letters(&line.text).len() as f64;
-        total_len += letters(&line.text).len() as f64;
+        total.add(counts);
         assert_eq!(callcoach::asr::filter::to_simplified(&got), got, "traditional characters left in {got:?}");
         assert!(e <= 0.45, "{} is too far off:\n{report}", line.id);
     }
-    let overall = total_err / total_len;
+    let overall = total.rate();
     println!("{report}overall CER {overall:.3}");
     assert!(overall <= 0.25, "overall CER {overall:.3}\n{report}");
 }

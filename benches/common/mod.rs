@@ -44,8 +44,13 @@ pub fn replay(wav: WavAudio, realtime: bool) -> Run {
 /// Replays `wav` paced at `speed` times real time (None: as fast as it goes);
 /// latency is measured whenever the audio is paced.
 pub fn replay_at(wav: WavAudio, speed: Option<f64>) -> Run {
+    replay_with(wav, AsrConfig::default(), DspConfig::default(), speed)
+}
+
+/// Replays `wav` with these recogniser and scheduling settings.
+pub fn replay_with(wav: WavAudio, asr: AsrConfig, dsp: DspConfig, speed: Option<f64>) -> Run {
     let map = channel_map(&wav, &AudioSection::default(), Path::new("bench")).expect("layout");
-    let (tx, pipeline, events) = start_pipeline(speed);
+    let (tx, pipeline, events) = start_pipeline_with(asr, dsp, speed);
     let replay = spawn_replay(wav, map, speed, tx, Arc::new(AtomicBool::new(false))).expect("replay");
     Run { pipeline, events, replay }
 }
@@ -53,17 +58,14 @@ pub fn replay_at(wav: WavAudio, speed: Option<f64>) -> Run {
 /// The pipeline on the built-in playbook with one lossless consumer, fed
 /// through the returned sender (paced at `speed`, or as fast as it goes).
 pub fn start_pipeline(speed: Option<f64>) -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscription) {
-    let engine = WhisperEngine::load(AsrConfig::default()).expect("model: run `callcoach model install`");
+    start_pipeline_with(AsrConfig::default(), DspConfig::default(), speed)
+}
+
+/// Like [`start_pipeline`] with these recogniser and scheduling settings.
+pub fn start_pipeline_with(asr: AsrConfig, dsp: DspConfig, speed: Option<f64>) -> (crossbeam_channel::Sender<SourceMsg>, Pipeline, Subscription) {
+    let engine = WhisperEngine::load(asr).expect("model: run `callcoach model install`");
     let calls = CallParts::builtin("bench", CallSource::File { path: "bench".into() }).expect("built-in playbook");
-    let parts = PipelineParts {
-        engine,
-        calls,
-        dsp: DspConfig::default(),
-        realtime: speed.is_some(),
-        max_queued_audio_s: 120.0,
-        epoch: None,
-        speed: speed.unwrap_or(1.0),
-    };
+    let parts = PipelineParts { engine, calls, dsp, realtime: speed.is_some(), max_queued_audio_s: 120.0, epoch: None, speed: speed.unwrap_or(1.0) };
     let (tx, rx) = crossbeam_channel::bounded(256);
     let mut fanout = Fanout::new();
     let events = fanout.subscribe("bench", Delivery::Lossless);

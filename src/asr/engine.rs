@@ -10,7 +10,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 
 use super::filter::{self, Dropped};
 use super::model::{ggml, ModelError};
-use super::AsrError;
+use super::{AsrError, EncoderContext, SecondPass};
 use super::{DEFAULT_INITIAL_PROMPT, DEFAULT_MIN_AVG_LOGPROB};
 
 /// Shortest input whisper.cpp decodes (it skips anything under 1 s).
@@ -32,6 +32,14 @@ pub struct AsrConfig {
     pub initial_prompt: String,
     /// Size the encoder context to the audio instead of the full 30 s.
     pub sized_audio_ctx: bool,
+    /// Encoder positions added to the audio's own when sizing (50 per second).
+    pub audio_ctx_margin: i32,
+    /// Smallest sized encoder context (positions; 1500 is the full 30 s).
+    pub min_audio_ctx: i32,
+    /// Beam width of the decoder; 1 is greedy.
+    pub beam_size: usize,
+    /// Decode finished turns again as one piece when the recogniser is idle.
+    pub second_pass: SecondPass,
     /// Text whose average token log-probability is below this is dropped
     /// (noise, beeps and music decode at -1.2 and lower; speech above -0.9).
     pub min_avg_logprob: f64,
@@ -45,6 +53,10 @@ impl Default for AsrConfig {
             language: "zh".into(),
             initial_prompt: DEFAULT_INITIAL_PROMPT.into(),
             sized_audio_ctx: true,
+            audio_ctx_margin: DEFAULT_AUDIO_CTX_MARGIN,
+            min_audio_ctx: DEFAULT_MIN_AUDIO_CTX,
+            beam_size: 1,
+            second_pass: SecondPass::Sized,
             min_avg_logprob: DEFAULT_MIN_AVG_LOGPROB,
         }
     }
@@ -80,16 +92,20 @@ pub struct DecoderState {
 }
 
 /// Encoder context for `n_samples` of 16 kHz audio: 50 positions per second
-/// plus 64 of margin, rounded up to a multiple of 64, at least 256 (very
-/// small contexts make Whisper loop on short words), at most 1500.
-pub fn audio_ctx_for(n_samples: usize) -> i32 {
+/// plus `margin`, rounded up to a multiple of 64, at least `min` (very small
+/// contexts make Whisper loop on short words), at most 1500 (the full 30 s).
+pub fn audio_ctx_for(n_samples: usize, margin: i32, min: i32) -> i32 {
     let secs = n_samples as f64 / 16_000.0;
-    let raw = (ENCODER_FRAMES_PER_S * secs).ceil() as i32 + 64;
-    ((raw + 63) / 64 * 64).clamp(MIN_AUDIO_CTX, 1500)
+    let raw = (ENCODER_FRAMES_PER_S * secs).ceil() as i32 + margin.max(0);
+    ((raw + 63) / 64 * 64).clamp(min.clamp(64, FULL_AUDIO_CTX), FULL_AUDIO_CTX)
 }
 
-/// Smallest encoder context used.
-const MIN_AUDIO_CTX: i32 = 256;
+/// Encoder positions of the full 30 s window.
+pub const FULL_AUDIO_CTX: i32 = 1500;
+/// Default margin of a sized context.
+pub const DEFAULT_AUDIO_CTX_MARGIN: i32 = 64;
+/// Default smallest sized context.
+pub const DEFAULT_MIN_AUDIO_CTX: i32 = 256;
 
 /// Routes whisper.cpp's own log lines into `tracing` (target `whisper_rs`).
 pub fn route_whisper_logs() {
@@ -141,6 +157,20 @@ impl WhisperEngine {
     /// Like [`WhisperEngine::transcribe`], but gives up (returning `None`)
     /// as soon as `abort` becomes true: a partial decode yields to a final.
     pub fn transcribe_abortable(&self, st: &mut DecoderState, samples_16k: &[f32], abort: Option<&AtomicBool>) -> Result<Option<Transcript>, AsrError> {
+        let context = if self.cfg.sized_audio_ctx { EncoderContext::Sized } else { EncoderContext::Full };
+        self.transcribe_in(st, samples_16k, context, abort)
+    }
+
+    /// Decodes with the encoder context chosen here rather than by the
+    /// configuration (the second pass over finished turns); `None` when
+    /// `abort` became true.
+    pub fn transcribe_in(
+        &self,
+        st: &mut DecoderState,
+        samples_16k: &[f32],
+        context: EncoderContext,
+        abort: Option<&AtomicBool>,
+    ) -> Result<Option<Transcript>, AsrError> {
         let start = Instant::now();
         let padded;
         let mut input = samples_16k;
@@ -154,7 +184,9 @@ impl WhisperEngine {
             input = &padded[..];
         }
         let max_tokens = max_tokens_for(input.len());
-        let sized = self.cfg.sized_audio_ctx.then(|| audio_ctx_for(input.len()));
+        let sized = (context == EncoderContext::Sized)
+            .then(|| audio_ctx_for(input.len(), self.cfg.audio_ctx_margin, self.cfg.min_audio_ctx))
+            .filter(|&c| c < FULL_AUDIO_CTX);
         let Some(mut first) = self.decode_once(st, input, sized, max_tokens, abort)? else {
             return Ok(None);
         };
@@ -207,7 +239,12 @@ impl WhisperEngine {
         max_tokens: i32,
         abort: Option<&AtomicBool>,
     ) -> Result<Option<RawDecode>, AsrError> {
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        let strategy = if self.cfg.beam_size > 1 {
+            SamplingStrategy::BeamSearch { beam_size: self.cfg.beam_size as i32, patience: -1.0 }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut params = FullParams::new(strategy);
         params.set_n_threads(self.cfg.threads.max(1) as i32);
         params.set_language(if self.cfg.language == "auto" { None } else { Some(&self.cfg.language) });
         params.set_detect_language(false);
@@ -316,10 +353,13 @@ mod tests {
 
     #[test]
     fn audio_ctx_is_sized_to_the_clip() {
-        assert_eq!(audio_ctx_for(16_000 * 5), 320);
-        assert_eq!(audio_ctx_for(16_000), 256);
-        assert_eq!(audio_ctx_for(16_000 * 30), 1500);
-        assert_eq!(audio_ctx_for(16_000 * 7) % 64, 0);
-        assert!(audio_ctx_for(16_000 * 29) <= 1500);
+        let sized = |n| audio_ctx_for(n, DEFAULT_AUDIO_CTX_MARGIN, DEFAULT_MIN_AUDIO_CTX);
+        assert_eq!(sized(16_000 * 5), 320);
+        assert_eq!(sized(16_000), 256);
+        assert_eq!(sized(16_000 * 30), 1500);
+        assert_eq!(sized(16_000 * 7) % 64, 0);
+        assert!(sized(16_000 * 29) <= 1500);
+        assert_eq!(audio_ctx_for(16_000 * 5, 64, 768), 768);
+        assert_eq!(audio_ctx_for(16_000 * 5, 500, 256), 768);
     }
 }

@@ -116,6 +116,15 @@ pub struct SegmentEvent {
     /// What the output filters removed (hallucinations, prompt echo, loops).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<String>,
+    /// 0 for the text decoded live. 1 when a second, full-context decode of
+    /// the finished utterance replaces it: same speaker, `start` and `end`,
+    /// better text; analysis of the turn is redone on it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revision: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Any event of the timeline, tagged with `type` in JSON.
@@ -222,6 +231,7 @@ mod tests {
                 latency_ms: Some(380.0),
                 features: Some(AcousticFeatures { rms_db: -20.0, ..Default::default() }),
                 dropped: vec![],
+                revision: 0,
             }),
         );
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();

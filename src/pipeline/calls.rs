@@ -43,6 +43,9 @@ pub struct Recognised {
     pub dropped: Vec<String>,
     /// The text.
     pub text: String,
+    /// 0 live; 1 the second pass over a finished turn (replaces the finals
+    /// of that speaker between `start_sample` and `end_sample`).
+    pub revision: u32,
 }
 
 /// Something the agent or a supervisor did, to be recorded in the call.
@@ -264,6 +267,7 @@ impl CallThread {
             latency_ms: r.latency_ms,
             features: r.features,
             dropped: r.dropped,
+            revision: r.revision,
         };
         let events = match self.open.as_mut() {
             Some(c) => c.call.turn(t, turn),

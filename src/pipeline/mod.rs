@@ -7,6 +7,7 @@ pub mod calls;
 pub mod dsp;
 pub mod fanout;
 pub mod queue;
+pub mod turns;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

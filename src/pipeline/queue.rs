@@ -137,13 +137,33 @@ pub struct AsrQueue {
     /// Set while a final waits: a partial or speculative decode in progress
     /// gives up so the final goes first.
     final_waiting: AtomicBool,
+    /// Set while any job waits: a second-pass decode gives up so live work
+    /// goes first.
+    work_waiting: AtomicBool,
+}
+
+/// What [`AsrQueue::pop_timeout`] found.
+#[derive(Debug)]
+pub enum Popped {
+    /// The next job.
+    Job(AsrJob),
+    /// Nothing came in time (the recogniser is idle).
+    Idle,
+    /// Closed and empty: no more jobs will come.
+    Closed,
 }
 
 impl AsrQueue {
     /// A queue that holds at most `max_queued_audio_s` of final audio before
     /// the producer waits.
     pub fn new(max_queued_audio_s: f64) -> Self {
-        Self { state: Mutex::new(State::default()), cv: Condvar::new(), max_queued_audio_s, final_waiting: AtomicBool::new(false) }
+        Self {
+            state: Mutex::new(State::default()),
+            cv: Condvar::new(),
+            max_queued_audio_s,
+            final_waiting: AtomicBool::new(false),
+            work_waiting: AtomicBool::new(false),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -185,6 +205,7 @@ impl AsrQueue {
                 }
             }
         }
+        self.work_waiting.store(true, Ordering::Relaxed);
         drop(st);
         self.cv.notify_all();
     }
@@ -215,33 +236,53 @@ impl AsrQueue {
     /// then partials, the customer's before the agent's. None once closed
     /// and empty.
     pub fn pop(&self) -> Option<AsrJob> {
+        loop {
+            match self.pop_timeout(Duration::from_secs(3600)) {
+                Popped::Job(job) => return Some(job),
+                Popped::Closed => return None,
+                Popped::Idle => {}
+            }
+        }
+    }
+
+    /// Like [`AsrQueue::pop`], but returns [`Popped::Idle`] when nothing
+    /// comes within `timeout`.
+    pub fn pop_timeout(&self, timeout: Duration) -> Popped {
+        let deadline = Instant::now() + timeout;
         let mut st = self.lock();
         loop {
-            if !st.finals.is_empty() {
-                if let Some((at, job)) = st.finals.pop_front() {
-                    self.final_waiting.store(!st.finals.is_empty(), Ordering::Relaxed);
-                    st.stats.queued_audio_s = (st.stats.queued_audio_s - job_audio_s(&job)).max(0.0);
-                    st.stats.max_lag_ms = st.stats.max_lag_ms.max(at.elapsed().as_secs_f64() * 1000.0);
-                    drop(st);
-                    self.cv.notify_all();
-                    return Some(job);
-                }
+            if let Some(job) = Self::take_next(&mut st, &self.final_waiting) {
+                let empty = st.finals.is_empty() && st.speculative.iter().all(Option::is_none) && st.partial.iter().all(Option::is_none);
+                self.work_waiting.store(!empty, Ordering::Relaxed);
+                drop(st);
+                self.cv.notify_all();
+                return Popped::Job(job);
             }
-            for i in 0..2 {
-                if let Some(j) = st.speculative[i].take() {
-                    return Some(j);
-                }
-            }
-            for i in 0..2 {
-                if let Some(j) = st.partial[i].take() {
-                    return Some(j);
-                }
-            }
+            self.work_waiting.store(false, Ordering::Relaxed);
             if st.closed {
-                return None;
+                return Popped::Closed;
             }
-            st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Popped::Idle;
+            }
+            st = self.cv.wait_timeout(st, left).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0);
         }
+    }
+
+    fn take_next(st: &mut State, final_waiting: &AtomicBool) -> Option<AsrJob> {
+        if let Some((at, job)) = st.finals.pop_front() {
+            final_waiting.store(!st.finals.is_empty(), Ordering::Relaxed);
+            st.stats.queued_audio_s = (st.stats.queued_audio_s - job_audio_s(&job)).max(0.0);
+            st.stats.max_lag_ms = st.stats.max_lag_ms.max(at.elapsed().as_secs_f64() * 1000.0);
+            return Some(job);
+        }
+        st.speculative.iter_mut().chain(st.partial.iter_mut()).find_map(Option::take)
+    }
+
+    /// The flag a second-pass decode watches to give way to live work.
+    pub fn live_work_flag(&self) -> &AtomicBool {
+        &self.work_waiting
     }
 
     /// True when a final is waiting (a speculative or partial decode then waits).

@@ -89,25 +89,11 @@ pub fn sh(program: &str, args: &[&str]) {
     assert!(out.status.success(), "{program} {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
 }
 
-/// Characters compared by [`cer`]: letters and digits, punctuation dropped.
-pub fn letters(s: &str) -> Vec<char> {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
-}
-
 /// Character error rate of `got` against `expected` (edit distance over
-/// the expected length, punctuation ignored).
+/// the expected length, punctuation ignored, numbers written either way
+/// the same: the project's own scoring, `callcoach::score`).
 pub fn cer(expected: &str, got: &str) -> f64 {
-    let (a, b) = (letters(expected), letters(got));
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()] as f64 / a.len().max(1) as f64
+    callcoach::score::cer(expected, got).rate()
 }
 
 /// One line of `tests/fixtures/zh/lines.tsv`.
@@ -178,4 +164,9 @@ pub fn test_pipeline_parts(source: &str) -> callcoach::pipeline::PipelineParts {
         epoch: None,
         speed: 1.0,
     }
+}
+
+/// A final segment as the live decode gave it (not a second-pass revision).
+pub fn is_live_final(e: &serde_json::Value) -> bool {
+    e["type"] == "segment" && e["final"] == true && e["revision"].is_null()
 }

@@ -242,6 +242,19 @@ pub struct AsrArgs {
     /// utterance (slower; for comparing accuracy).
     #[arg(long)]
     pub full_context: bool,
+    /// Second pass over finished turns (overrides asr.second_pass): off,
+    /// sized or full.
+    #[arg(long, value_name = "off|sized|full", value_parser = parse_second_pass)]
+    pub second_pass: Option<callcoach::asr::SecondPass>,
+}
+
+fn parse_second_pass(s: &str) -> Result<callcoach::asr::SecondPass, String> {
+    match s {
+        "off" => Ok(callcoach::asr::SecondPass::Off),
+        "sized" => Ok(callcoach::asr::SecondPass::Sized),
+        "full" => Ok(callcoach::asr::SecondPass::Full),
+        other => Err(format!("{other:?} is not a second pass; use off, sized or full")),
+    }
 }
 
 /// Options for channel layout.
@@ -511,6 +524,9 @@ fn apply_asr(cfg: &mut Config, a: &AsrArgs) {
     }
     if a.full_context {
         cfg.asr.sized_audio_ctx = false;
+    }
+    if let Some(p) = a.second_pass {
+        cfg.asr.second_pass = p;
     }
     if let Some(l) = &a.language {
         cfg.asr.language = l.clone();

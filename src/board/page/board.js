@@ -96,9 +96,12 @@ setInterval(() => {
 function transcriptHtml(events) {
   // In call-time order: what was said (by its start), notes and alerts (when they came).
   const lines = [];
+  // A second-pass revision replaces the finals of the turn it covers.
+  const revised = events.filter((e) => e.type === "segment" && e.revision > 0);
+  const covered = (e) => !e.revision && revised.some((r) => r.speaker === e.speaker && e.start >= r.start - 0.001 && e.end <= r.end + 0.001);
   for (const e of events) {
     if (e.type === "segment") {
-      if (!e.final) continue;
+      if (!e.final || covered(e)) continue;
       lines.push([e.start, `<li class="${e.speaker}"><span class="who">${e.speaker === "customer" ? "客" : "坐"}</span><span class="t">${clock(e.start)}</span> ${esc(e.text)}</li>`]);
     } else if (e.type === "note") {
       lines.push([e.t, `<li class="note"><span class="who">主管</span><span class="t">${clock(e.t)}</span> ${esc(e.from)}：${esc(e.text)}</li>`]);

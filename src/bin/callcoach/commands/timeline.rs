@@ -17,6 +17,7 @@ pub(crate) struct RunStats {
     pub final_latency_ms: Vec<f64>,
     pub partial_latency_ms: Vec<f64>,
     pub finals: usize,
+    pub revisions: usize,
     pub partials: usize,
     pub cards: usize,
     pub alerts: usize,
@@ -38,6 +39,7 @@ fn pct(v: &[f64], p: f64) -> f64 {
 impl RunStats {
     pub fn observe(&mut self, ev: &TimedEvent, started: std::time::Instant) {
         match &ev.event {
+            Event::Segment(s) if s.revision > 0 => self.revisions += 1,
             Event::Segment(s) if s.is_final => {
                 self.finals += 1;
                 self.final_latency_ms.extend(s.latency_ms);
@@ -62,7 +64,10 @@ impl RunStats {
 
     pub fn print(&self, report: &SessionReport, realtime: bool, output: &QueueReport) {
         let q = &report.queue;
-        eprintln!("calls: {} finals: {} partials: {} (skipped under load: {})", self.calls, self.finals, self.partials, q.partials_skipped);
+        eprintln!(
+            "calls: {} finals: {} revised by the second pass: {} partials: {} (skipped under load: {})",
+            self.calls, self.finals, self.revisions, self.partials, q.partials_skipped
+        );
         if realtime {
             let l = &self.final_latency_ms;
             eprintln!("final_latency_ms p50: {:.0} p95: {:.0} max: {:.0}", pct(l, 0.5), pct(l, 0.95), pct(l, 1.0));
@@ -80,6 +85,9 @@ impl RunStats {
                 }
             }
             None => eprintln!("wall_s: {:.1}", report.wall_s),
+        }
+        if let Some(cpu_s) = callcoach::sysinfo::cpu_time_s().filter(|_| report.wall_s > 0.0) {
+            eprintln!("cpu_s: {cpu_s:.1} (average {:.2} cores)", cpu_s / report.wall_s);
         }
         eprintln!("queue: max_waiting {} max_lag_ms {:.0} producer_wait_ms {:.0}", q.max_finals_waiting, q.max_lag_ms, q.producer_wait_ms);
         eprintln!("output queue: events {} dropped {} max_queued {} max_wait_ms {:.1}", output.sent, output.dropped, output.max_len, output.max_wait_ms);
@@ -146,7 +154,11 @@ pub(crate) fn human(ev: &TimedEvent, view: &CallView) -> Vec<String> {
             "[{}] {:<8} {}{}{}",
             clock(s.start),
             s.speaker.as_str(),
-            if s.is_final { "" } else { "… " },
+            match (s.is_final, s.revision) {
+                (false, _) => "… ",
+                (true, 0) => "",
+                (true, _) => "(second pass) ",
+            },
             s.text,
             s.latency_ms.map(|l| format!("   ({l:.0} ms)")).unwrap_or_default()
         )],
