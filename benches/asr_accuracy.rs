@@ -21,14 +21,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use callcoach::asr::{AsrConfig, SecondPass, WhisperEngine};
 use callcoach::audio::resample::resample_all;
 use callcoach::audio::wav::read_wav;
-use callcoach::events::{Event, Speaker};
+use callcoach::events::{Event, SegmentEvent, Speaker};
 use callcoach::pipeline::DspConfig;
 use callcoach::score::{cer, CerCounts};
 use common::pct;
@@ -123,29 +122,26 @@ fn decode_turns(call: &EvalCall, engine: &WhisperEngine) -> [String; 2] {
 fn run_call(call: &EvalCall, opt: &Variant, speed: Option<f64>) -> ([String; 2], Vec<f64>) {
     let wav = read_wav(&call.wav).expect("eval call");
     let run = common::replay_with(wav, opt.asr.clone(), opt.dsp.clone(), speed);
-    let mut segments: BTreeMap<(usize, u64), (u64, String)> = BTreeMap::new();
+    let mut finals: Vec<SegmentEvent> = Vec::new();
     let mut latencies = Vec::new();
     for ev in run.events.iter() {
-        if let Event::Segment(s) = &ev.event {
+        if let Event::Segment(s) = ev.event {
             if !s.is_final {
                 continue;
             }
-            let side = usize::from(s.speaker == Speaker::Customer);
-            let (start_ms, end_ms) = ((s.start * 1000.0).round() as u64, (s.end * 1000.0).round() as u64);
-            if s.revision > 0 {
-                // It replaces the finals of the turn it covers.
-                segments.retain(|&(sd, a), (b, _)| !(sd == side && a >= start_ms && *b <= end_ms));
-            }
-            segments.insert((side, start_ms), (end_ms, s.text.clone()));
             if let (Some(l), 0) = (s.latency_ms, s.revision) {
                 latencies.push(l);
             }
+            // A revision replaces the finals of the turn it covers.
+            finals.retain(|f| !s.replaces(f.speaker, f.start, f.end));
+            finals.push(s);
         }
     }
     run.join();
+    finals.sort_by(|a, b| a.start.total_cmp(&b.start));
     let mut text = [String::new(), String::new()];
-    for ((side, _), (_, t)) in segments {
-        text[side].push_str(&t);
+    for f in finals {
+        text[usize::from(f.speaker == Speaker::Customer)].push_str(&f.text);
     }
     (text, latencies)
 }

@@ -163,9 +163,7 @@ impl LiveCall {
                     self.transcript.remove(i);
                 }
                 // A second-pass revision replaces the finals of the turn it covers.
-                if s.revision > 0 {
-                    self.transcript.retain(|l| !(l.is_final && l.speaker == s.speaker && l.start >= s.start - 0.001 && l.end <= s.end + 0.001));
-                }
+                self.transcript.retain(|l| !(l.is_final && s.replaces(l.speaker, l.start, l.end)));
                 let at = self.transcript.iter().rposition(|l| l.start <= s.start).map_or(0, |i| i + 1);
                 self.transcript.insert(at, line);
                 while self.transcript.len() > limits.transcript_lines {

@@ -123,6 +123,14 @@ pub struct SegmentEvent {
     pub revision: u32,
 }
 
+impl SegmentEvent {
+    /// True when this segment, a second-pass revision, replaces a final of
+    /// `speaker` from `start` to `end` (call time): same speaker, within its span.
+    pub fn replaces(&self, speaker: Speaker, start: f64, end: f64) -> bool {
+        self.revision > 0 && speaker == self.speaker && start >= self.start - 0.001 && end <= self.end + 0.001
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }

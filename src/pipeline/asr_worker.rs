@@ -172,7 +172,8 @@ impl Worker {
                     return Ok(());
                 }
                 if self.second_pass() != SecondPass::Off {
-                    self.turns.push(call, speaker, Piece { start_sample, end_sample, samples: samples.clone(), text: tr.text.clone() });
+                    // The audio is not needed here any more: the turn keeps it.
+                    self.turns.push(call, speaker, Piece { start_sample, end_sample, samples, text: tr.text.clone() });
                 }
                 if active_s >= 0.5 {
                     features.chars_per_min = Some((spoken_units(&tr.text) as f64 / active_s * 60.0).round() as f32);
