@@ -143,3 +143,22 @@ fn a_trainer_adds_a_word_without_a_rebuild_and_a_bad_edit_names_file_and_line() 
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("churn.toml:3:") && err.contains("weight"), "{err}");
 }
+
+#[test]
+fn a_follow_through_after_push_back_is_churn_only_in_context() {
+    let why_has = |v: &serde_json::Value, s: &str| v["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(s));
+    for words in ["那我自己去营业厅", "没什么好说的"] {
+        // Said earlier that they want to go, then an offer, then the follow-through.
+        let call = format!("[00:00] C: 我要销户\n[00:04] A: 我给您申请半年免费提速，您看行吗？\n[00:12] C: {words}\n");
+        let (_, v) = analyze(&call, &[]);
+        assert_eq!(v[2]["churn"]["intent"], true, "{}", v[2]);
+        assert!(why_has(&v[2], &format!("context:follow_through:{words}")), "{}", v[2]);
+        assert_eq!(v[2]["customer"]["accept"], false, "a follow-through is no acceptance: {}", v[2]);
+        // The same words alone, or after an offer nobody asked to leave before, are not.
+        let (_, v) = analyze(&format!("[00:00] C: {words}\n"), &[]);
+        assert_eq!(v[0]["churn"]["intent"], false, "{}", v[0]);
+        let call = format!("[00:00] C: 我想问问流量的事\n[00:04] A: 我给您申请半年免费提速，您看行吗？\n[00:12] C: {words}\n");
+        let (_, v) = analyze(&call, &[]);
+        assert_eq!(v[2]["churn"]["intent"], false, "{}", v[2]);
+    }
+}

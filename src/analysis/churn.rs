@@ -31,11 +31,14 @@ pub struct ChurnDetail {
     pub conditional: bool,
     /// Explicitly declined (只是问问, 暂时不销).
     pub declined: bool,
+    /// The deciding cue is a leaving word of the lexicon as written (not
+    /// heard by sound, not with words in between, not a weak one).
+    pub firm: bool,
 }
 
 impl ChurnDetail {
     fn none(why: Vec<String>, excluded_clauses: Vec<usize>) -> Self {
-        Self { churn: Churn { intent: false, score: 0.0 }, why, action_spans: Vec::new(), excluded_clauses, conditional: false, declined: false }
+        Self { churn: Churn { intent: false, score: 0.0 }, why, action_spans: Vec::new(), excluded_clauses, conditional: false, declined: false, firm: false }
     }
 }
 
@@ -153,6 +156,7 @@ pub fn churn_intent(text: &Normalized, churn: &[Hit], reason: &[Hit]) -> ChurnDe
         excluded_clauses: excluded,
         conditional,
         declined,
+        firm: best.group == "action" && best.heard == best.term,
     }
 }
 

@@ -26,8 +26,22 @@ pub const REASON_GROUPS: &[&str] = &["network", "price", "competitor", "competit
 /// Group names of `emotion.toml`.
 pub const EMOTION_GROUPS: &[&str] = &["insult", "threat", "exasperation", "complaint", "intensifier", "exclamation", "calming", "negation", "not_complaint"];
 /// Group names of `agent.toml`.
-pub const AGENT_GROUPS: &[&str] =
-    &["empathy", "choice", "not_choice", "inflaming", "vague", "accept", "insist", "think_it_over", "proposal", "probe", "confirm", "restate"];
+pub const AGENT_GROUPS: &[&str] = &[
+    "empathy",
+    "choice",
+    "not_choice",
+    "options",
+    "inflaming",
+    "vague",
+    "accept",
+    "insist",
+    "follow_through",
+    "think_it_over",
+    "proposal",
+    "probe",
+    "confirm",
+    "restate",
+];
 
 const FILES: [(&str, &str, &[&str]); 4] = [
     ("churn.toml", include_str!("../../prompts/zh-CN/lexicon/churn.toml"), CHURN_GROUPS),

@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod churn;
+pub mod context;
 pub mod emotion;
 pub mod eval;
 pub mod learned;
@@ -142,7 +143,16 @@ struct CustomerDetection {
     anger_why: Vec<String>,
     reply: CustomerTurn,
     threat: bool,
+    /// The follow-through phrase (那我就走了) the turn holds, if any.
+    follow_through: Option<String>,
+    /// The rules' churn cue is a lexicon word as written (see
+    /// [`churn::ChurnDetail::firm`]).
+    firm: bool,
 }
+
+/// Below this churn probability the model overrules a loose rule cue
+/// (chosen on the development set).
+const CHURN_VETO: f32 = 0.3;
 
 /// Most `why` entries kept from one turn.
 const MAX_WHY: usize = 24;
@@ -171,6 +181,7 @@ impl CustomerDetection {
         self.reply.insist |= b.reply.insist;
         self.reply.think_it_over |= b.reply.think_it_over;
         self.threat |= b.threat;
+        self.follow_through = self.follow_through.or(b.follow_through);
         self
     }
 }
@@ -189,6 +200,7 @@ pub struct CallAnalysis {
     complaint_since: Option<f64>,
     last_level: Level,
     churn_after_proposal: u32,
+    context: context::TurnContext,
 }
 
 fn round2(x: f32) -> f32 {
@@ -211,6 +223,7 @@ impl CallAnalysis {
             complaint_since: None,
             last_level: Level::Calm,
             churn_after_proposal: 0,
+            context: context::TurnContext::default(),
         }
     }
 
@@ -291,6 +304,8 @@ impl CallAnalysis {
             anger_why,
             reply: CustomerTurn::default(),
             threat: emotion_hits.iter().any(|h| h.group == "threat"),
+            follow_through: agent_hits.iter().find(|h| h.group == "follow_through").map(|h| h.term.clone()),
+            firm: detail.firm,
         };
         let m = &self.lex.models;
         if !m.churn.is_empty() {
@@ -317,11 +332,18 @@ impl CallAnalysis {
         let m = &self.lex.models;
         let p = m.churn.probability(f);
         // The model adds what the lexicons miss; it never talks away a
-        // leaving word the rules found (not negated, declined or only
-        // conditional): a trainer's word list stays in charge of what it holds.
+        // leaving word the rules found as written (not negated, declined or
+        // only conditional): a trainer's word list stays in charge of what
+        // it holds. A loose cue (heard by sound, 销户~小伙; words in between,
+        // 用联通~用的是联通; a weak word such as 换号) needs the model not
+        // to be sure against it.
         let explicit = d.churn.intent && !d.conditional && !d.declined;
-        let intent = explicit || p >= self.cfg.churn_threshold;
+        let loose_vetoed = explicit && !d.firm && p < CHURN_VETO;
+        let intent = (explicit && !loose_vetoed) || p >= self.cfg.churn_threshold;
         d.churn_why.push(format!("model:churn={p:.2} ({})", learned::explain(&m.churn.top_features(f, 1, 4))));
+        if loose_vetoed {
+            d.churn_why.push(format!("model:churn={p:.2} overrules a loose cue"));
+        }
         d.churn = Churn { intent, score: round2(p) };
         if intent {
             d.declined = false;
@@ -360,10 +382,25 @@ impl CallAnalysis {
         let f = learned::agent_features(n, hits);
         // As for churn: the models add to the rules' findings, never remove them.
         let pe = m.empathy.probability(&f);
+        let rules_empathy = a.empathy;
         a.empathy |= pe >= 0.5;
         let pc = m.choice.probability(&f);
-        a.offers_choice |= pc >= 0.5;
+        // A choice names its alternatives (the `options` group).
+        a.offers_choice |= pc >= 0.5 && hits.iter().any(|h| h.group == "options");
         why.push(format!("model:empathy={pe:.2} model:choice={pc:.2}"));
+        self.add_inflaming_clauses(n, a, why);
+        // Kind words that only lead into a refusal ("非常抱歉，这是规定") are
+        // not empathy: when the turn also inflames, the model, which sees
+        // both, decides alone.
+        if rules_empathy && !a.inflaming.is_empty() && pe < 0.5 {
+            a.empathy = false;
+            why.push(format!("model:empathy={pe:.2} overrides the empathy words: the turn refuses"));
+        }
+    }
+
+    /// The inflaming model flags clauses the rules did not.
+    fn add_inflaming_clauses(&self, n: &Normalized, a: &mut AgentTurn, why: &mut Vec<String>) {
+        let m = &self.lex.models;
         if m.inflaming.is_empty() {
             return;
         }
@@ -433,13 +470,20 @@ impl CallAnalysis {
     }
 
     fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
-        let d = chunked(norm, |n| self.detect_customer(n), CustomerDetection::merge);
+        let mut d = chunked(norm, |n| self.detect_customer(n), CustomerDetection::merge);
+        if !d.churn.intent {
+            self.apply_context(turn, &mut d);
+        }
         why.extend(d.churn_why.iter().cloned());
         let churn = d.churn;
         out.churn = Some(churn);
         if !turn.is_final {
             return;
         }
+        // Only words that came near leaving (a cue the rules noted, or the
+        // model not sure against it) may be completed by the next turn.
+        let near_leaving = churn.score >= 0.1 || d.churn_why.iter().any(|w| !w.starts_with("model:") && !w.starts_with("context:"));
+        self.context.customer_final(turn.text, turn.end, churn.intent || !near_leaving);
         why.extend(d.reason_why.iter().cloned());
         out.reason = reason::best_reason(&d.scores);
         let mut text_anger = d.text_anger;
@@ -462,6 +506,30 @@ impl CallAnalysis {
         out.emotion = Some(Emotion { anger, level: Level::of(anger), trend });
         out.customer = Some(d.reply.clone());
         self.update_customer(turn, churn, d.declined, &d.scores, anger, trend, &d.reply, d.threat);
+    }
+
+    /// A turn that shows no churn on its own words may in context: the
+    /// previous customer turn it completes, or a follow-through after the
+    /// agent offered something or refused (see [`context`]).
+    fn apply_context(&self, turn: &Turn<'_>, d: &mut CustomerDetection) {
+        if let Some(prev) = self.context.joinable(turn.start) {
+            let joined = Normalized::new(&context::joined(prev, turn.text));
+            let j = chunked(&joined, |n| self.detect_customer(n), CustomerDetection::merge);
+            if j.churn.intent {
+                d.churn = j.churn;
+                d.conditional |= j.conditional;
+                d.declined = false;
+                d.churn_why.push(format!("context:completes \"{prev}\""));
+                d.churn_why.extend(j.churn_why);
+                d.churn_why.truncate(MAX_WHY);
+                return;
+            }
+        }
+        let said_before = self.progress.churn_turns > 0;
+        if let (Some(term), true, false) = (&d.follow_through, said_before && self.context.agent_pushed_back(), d.declined) {
+            d.churn = Churn { intent: true, score: d.churn.score.max(self.cfg.churn_threshold) };
+            d.churn_why.push(format!("context:follow_through:{term} (after an offer or a refusal, churn said before)"));
+        }
     }
 
     fn trend(&self, now: f64, anger: f32) -> Trend {
@@ -566,6 +634,7 @@ impl CallAnalysis {
         if !turn.is_final {
             return;
         }
+        self.context.agent_final(a.proposal, !a.inflaming.is_empty());
         if let Some(f) = turn.features {
             let _ = self.arousal[0].observe(f);
         }

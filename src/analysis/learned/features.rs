@@ -127,9 +127,16 @@ fn push_ngrams(chars: &[char], out: &mut Vec<String>) {
             out.push(f);
         }
     }
+    // Pairs with one or two characters between: 不续 in 不再续, 不用 in 不想用.
+    for gap in [2, 3] {
+        for (a, b) in chars.iter().zip(chars.iter().skip(gap)) {
+            out.push(format!("k:{a}_{b}"));
+        }
+    }
 }
 
-/// Character n-grams (1-3, clause-bounded) and pinyin syllables (1-2).
+/// Character n-grams (1-3, clause-bounded), character pairs with one or
+/// two characters between, and pinyin syllables (1-2).
 pub fn text(norm: &Normalized, out: &mut Vec<String>) {
     let mut start = 0;
     for i in 1..=norm.len() {

@@ -208,12 +208,14 @@ impl LogReg {
 
     /// The features that pushed towards `class` most, strongest first.
     pub fn top_features(&self, x: &[String], class: usize, n: usize) -> Vec<(String, f32)> {
-        let mut v: Vec<(String, f32)> =
-            x.iter().filter_map(|f| self.index.get(f).and_then(|r| self.weight(*r, class)).map(|w| (f.clone(), w))).filter(|(_, w)| *w > 0.0).collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Borrowed while sorting; only the few kept are copied (this runs
+        // on every turn for `why`).
+        let mut v: Vec<(&str, f32)> =
+            x.iter().filter_map(|f| self.index.get(f).and_then(|r| self.weight(*r, class)).map(|w| (f.as_str(), w))).filter(|(_, w)| *w > 0.0).collect();
+        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         v.dedup_by(|a, b| a.0 == b.0);
         v.truncate(n);
-        v
+        v.into_iter().map(|(f, w)| (f.to_string(), w)).collect()
     }
 
     /// The model as text: `#classes` line, then `class<TAB>feature<TAB>weight`

@@ -208,7 +208,7 @@ pub struct EvalArgs {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Training folders (customer.tsv, agent.tsv); default: `tests/corpus`
-    /// and its labelled sub-folders but `dev` and `blind`.
+    /// and its labelled sub-folders but `dev` and the blind sets (`blind…`).
     #[arg(long = "train", value_name = "DIR")]
     pub train: Vec<PathBuf>,
     /// The development folder settings and thresholds are chosen on.
