@@ -380,7 +380,8 @@ impl CallAnalysis {
     fn apply_agent_models(&self, n: &Normalized, hits: &[lexicon::Hit], a: &mut AgentTurn, why: &mut Vec<String>) {
         let m = &self.lex.models;
         let f = learned::agent_features(n, hits);
-        // As for churn: the models add to the rules' findings, never remove them.
+        // As for churn: the models add to the rules' findings; the one
+        // exception (kind words leading into a refusal) is below.
         let pe = m.empathy.probability(&f);
         let rules_empathy = a.empathy;
         a.empathy |= pe >= 0.5;
