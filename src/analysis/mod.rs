@@ -148,6 +148,9 @@ struct CustomerDetection {
     /// The rules' churn cue is a lexicon word as written (see
     /// [`churn::ChurnDetail::firm`]).
     firm: bool,
+    /// The rules noted some churn cue (a leaving word, also a negated,
+    /// third-party or past one).
+    rule_cues: bool,
 }
 
 /// Below this churn probability the model overrules a loose rule cue
@@ -182,6 +185,7 @@ impl CustomerDetection {
         self.reply.think_it_over |= b.reply.think_it_over;
         self.threat |= b.threat;
         self.follow_through = self.follow_through.or(b.follow_through);
+        self.rule_cues |= b.rule_cues;
         self
     }
 }
@@ -293,6 +297,7 @@ impl CallAnalysis {
         let (scores, reason_why) = reason::reason_scores(norm, &reason_hits, &detail);
         let (text_anger, anger_why) = emotion::text_anger(norm, &emotion_hits);
         let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(&churn_hits));
+        let rule_cues = !detail.why.is_empty();
         let mut d = CustomerDetection {
             churn: detail.churn,
             churn_why: detail.why,
@@ -306,6 +311,7 @@ impl CallAnalysis {
             threat: emotion_hits.iter().any(|h| h.group == "threat"),
             follow_through: agent_hits.iter().find(|h| h.group == "follow_through").map(|h| h.term.clone()),
             firm: detail.firm,
+            rule_cues,
         };
         let m = &self.lex.models;
         if !m.churn.is_empty() {
@@ -483,7 +489,7 @@ impl CallAnalysis {
         }
         // Only words that came near leaving (a cue the rules noted, or the
         // model not sure against it) may be completed by the next turn.
-        let near_leaving = churn.score >= 0.1 || d.churn_why.iter().any(|w| !w.starts_with("model:") && !w.starts_with("context:"));
+        let near_leaving = churn.score >= 0.1 || d.rule_cues;
         self.context.customer_final(turn.text, turn.end, churn.intent || !near_leaving);
         why.extend(d.reason_why.iter().cloned());
         out.reason = reason::best_reason(&d.scores);
