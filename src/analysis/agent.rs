@@ -99,7 +99,7 @@ pub fn agent_turn(text: &Normalized, hits: &[Hit]) -> (AgentTurn, Vec<String>) {
 pub fn customer_turn(hits: &[Hit], churn_intent: bool) -> CustomerTurn {
     let any = |g: &str| hits.iter().any(|h| h.group == g);
     let insist = any("insist");
-    // "那就算了" holds 那就 but follows through on leaving: not an acceptance.
+    // "还是给我办了" holds 给我办 but follows through on leaving: not an acceptance.
     let accept = any("accept") && !insist && !any("follow_through") && !churn_intent;
     CustomerTurn { accept, insist, think_it_over: any("think_it_over") }
 }
