@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use crate::text::{is_han, near_syllable, pinyin_of, Normalized};
@@ -138,8 +139,8 @@ pub struct Lexicon {
     pub source: PathBuf,
     groups: Vec<Group>,
     terms: Vec<Term>,
-    by_char: HashMap<char, Vec<usize>>,
-    by_syllable: HashMap<&'static str, Vec<usize>>,
+    by_char: FxHashMap<char, Vec<usize>>,
+    by_syllable: FxHashMap<&'static str, Vec<usize>>,
     patterns: Vec<(regex::Regex, usize)>,
 }
 

@@ -322,19 +322,21 @@ impl CallAnalysis {
                 reason: reason::best_reason(&d.scores),
                 anger: d.text_anger,
             };
-            let f = learned::customer_features(
+            let mut f = learned::Features::new();
+            learned::customer_features(
                 norm,
                 [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)],
                 &rules,
+                &mut f,
             );
-            self.apply_customer_models(&f, &mut d);
+            self.apply_customer_models(f.ids(), &mut d);
         }
         d.reply = agent::customer_turn(&agent_hits, d.churn.intent);
         d
     }
 
     /// The learned models decide, the rules' findings among their features.
-    fn apply_customer_models(&self, f: &[String], d: &mut CustomerDetection) {
+    fn apply_customer_models(&self, f: &[u64], d: &mut CustomerDetection) {
         let m = &self.lex.models;
         let p = m.churn.probability(f);
         // The model adds what the lexicons miss; it never talks away a
@@ -385,13 +387,15 @@ impl CallAnalysis {
     /// what the rules found.
     fn apply_agent_models(&self, n: &Normalized, hits: &[lexicon::Hit], a: &mut AgentTurn, why: &mut Vec<String>) {
         let m = &self.lex.models;
-        let f = learned::agent_features(n, hits);
+        let mut turn_features = learned::Features::new();
+        learned::agent_features(n, hits, &mut turn_features);
+        let f = turn_features.ids();
         // As for churn: the models add to the rules' findings; the one
         // exception (kind words leading into a refusal) is below.
-        let pe = m.empathy.probability(&f);
+        let pe = m.empathy.probability(f);
         let rules_empathy = a.empathy;
         a.empathy |= pe >= 0.5;
-        let pc = m.choice.probability(&f);
+        let pc = m.choice.probability(f);
         // A choice names its alternatives (the `options` group).
         a.offers_choice |= pc >= 0.5 && hits.iter().any(|h| h.group == "options");
         why.push(format!("model:empathy={pe:.2} model:choice={pc:.2}"));
@@ -415,6 +419,7 @@ impl CallAnalysis {
         // when it has one, else the clause itself is the phrase. The rules'
         // own phrases stay.
         let rule_phrases = a.inflaming.clone();
+        let mut f = learned::Features::new();
         for c in n.clauses() {
             let text: String = c.chars.iter().collect();
             let bare = text.trim_matches(|ch: char| ch.is_ascii_punctuation() || "，。！？、；：".contains(ch));
@@ -423,11 +428,12 @@ impl CallAnalysis {
             }
             let mut h = self.lex.agent.find(&c);
             lexicon::drop_cross_word_guesses(&c, &mut [&mut h]);
-            let f = learned::agent_features(&c, &h);
-            let p = m.inflaming.probability(&f);
+            f.clear();
+            learned::agent_features(&c, &h, &mut f);
+            let p = m.inflaming.probability(f.ids());
             if p >= self.cfg.inflaming_threshold {
                 let phrase = rule_phrases.iter().find(|r| bare.contains(r.as_str())).cloned().unwrap_or_else(|| bare.to_string());
-                why.push(format!("model:inflaming={p:.2} \"{phrase}\" ({})", learned::explain(&m.inflaming.top_features(&f, 1, 3))));
+                why.push(format!("model:inflaming={p:.2} \"{phrase}\" ({})", learned::explain(&m.inflaming.top_features(f.ids(), 1, 3))));
                 if !a.inflaming.contains(&phrase) {
                     a.inflaming.push(phrase);
                 }
@@ -435,8 +441,8 @@ impl CallAnalysis {
         }
     }
 
-    /// The learned models' features of a customer's words (for training).
-    pub fn customer_features(&self, text: &str) -> Vec<String> {
+    /// The learned models' features of a customer's words, named (for training).
+    pub fn customer_features(&self, text: &str) -> learned::Features {
         let norm = Normalized::new(text);
         let mut churn_hits = self.lex.churn.find(&norm);
         let mut reason_hits = self.lex.reason.find(&norm);
@@ -454,12 +460,19 @@ impl CallAnalysis {
             reason: reason::best_reason(&scores),
             anger: text_anger,
         };
-        learned::customer_features(&norm, [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)], &rules)
+        let mut f = learned::Features::named();
+        learned::customer_features(
+            &norm,
+            [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)],
+            &rules,
+            &mut f,
+        );
+        f
     }
 
-    /// The learned models' features of an agent's words, the whole turn
-    /// and each clause with its text (for training).
-    pub fn agent_features(&self, text: &str) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    /// The learned models' features of an agent's words, named: the whole
+    /// turn and each clause with its text (for training).
+    pub fn agent_features(&self, text: &str) -> (learned::Features, Vec<(String, learned::Features)>) {
         let norm = Normalized::new(text);
         let mut hits = self.lex.agent.find(&norm);
         lexicon::drop_cross_word_guesses(&norm, &mut [&mut hits]);
@@ -470,10 +483,14 @@ impl CallAnalysis {
             .map(|c| {
                 let mut h = self.lex.agent.find(&c);
                 lexicon::drop_cross_word_guesses(&c, &mut [&mut h]);
-                (c.chars.iter().collect::<String>(), learned::agent_features(&c, &h))
+                let mut f = learned::Features::named();
+                learned::agent_features(&c, &h, &mut f);
+                (c.chars.iter().collect::<String>(), f)
             })
             .collect();
-        (learned::agent_features(&norm, &hits), clauses)
+        let mut f = learned::Features::named();
+        learned::agent_features(&norm, &hits, &mut f);
+        (f, clauses)
     }
 
     fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {

@@ -5,11 +5,9 @@
 //! a clause (a first-person subject with a leaving verb and an object; a
 //! negation right before the verb; a condition; the past; someone else).
 
-use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use rustc_hash::FxBuildHasher;
 
 use crate::analysis::lexicon::Hit;
 use crate::text::Normalized;
@@ -114,77 +112,220 @@ static FRAME_MATCHER: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| {
     AhoCorasick::new(&words).ok().map(|automaton| FrameMatcher { automaton, kinds })
 });
 
-fn push_ngrams(chars: &[char], out: &mut Vec<String>) {
+/// FNV-1a, 64 bit: byte by byte, so a name hashed in pieces has the id of
+/// the whole name.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// A feature's id: the 64-bit FNV-1a hash of its name. Models are stored
+/// by name and looked up by id, so the analysis never builds a name.
+pub fn id(name: &str) -> u64 {
+    fnv(FNV_OFFSET, name.as_bytes())
+}
+
+/// The features of one text: their ids, sorted and each once, and (for
+/// training and `why`) their names when asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    ids: Vec<u64>,
+    /// `(id, name)` when names are kept.
+    names: Option<Vec<(u64, String)>>,
+    /// The feature being written.
+    hash: u64,
+    name: String,
+}
+
+impl Features {
+    /// Ids only (the live analysis).
+    pub fn new() -> Self {
+        Self { ids: Vec::with_capacity(512), ..Self::default() }
+    }
+
+    /// Ids and names (training).
+    pub fn named() -> Self {
+        Self { names: Some(Vec::with_capacity(512)), ..Self::new() }
+    }
+
+    /// Features from names (tests, tools).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut f = Self::named();
+        for n in names {
+            f.add(n);
+        }
+        f.finish();
+        f
+    }
+
+    fn begin(&mut self) {
+        self.hash = FNV_OFFSET;
+        self.name.clear();
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.hash = fnv(self.hash, s.as_bytes());
+        if self.names.is_some() {
+            self.name.push_str(s);
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.push_str(c.encode_utf8(&mut buf));
+    }
+
+    fn end(&mut self) {
+        self.ids.push(self.hash);
+        if let Some(names) = &mut self.names {
+            names.push((self.hash, self.name.clone()));
+        }
+    }
+
+    /// Adds the feature `name`.
+    pub fn add(&mut self, name: &str) {
+        self.begin();
+        self.push_str(name);
+        self.end();
+    }
+
+    /// Adds the feature named by `prefix` and `parts`, without building it.
+    pub fn add_parts(&mut self, prefix: &str, parts: &[&str]) {
+        self.begin();
+        self.push_str(prefix);
+        for p in parts {
+            self.push_str(p);
+        }
+        self.end();
+    }
+
+    /// Adds the feature named by `prefix` and `chars`.
+    fn add_chars(&mut self, prefix: &str, chars: &[char]) {
+        self.begin();
+        self.push_str(prefix);
+        for c in chars {
+            self.push_char(*c);
+        }
+        self.end();
+    }
+
+    /// Empties the set for another text (keeps whether names are kept).
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        if let Some(names) = &mut self.names {
+            names.clear();
+        }
+    }
+
+    /// Each feature once, sorted by id.
+    pub fn finish(&mut self) {
+        self.ids.sort_unstable();
+        self.ids.dedup();
+        if let Some(names) = &mut self.names {
+            names.sort_unstable_by_key(|(id, _)| *id);
+            names.dedup_by_key(|(id, _)| *id);
+        }
+    }
+
+    /// The ids.
+    pub fn ids(&self) -> &[u64] {
+        &self.ids
+    }
+
+    /// `(id, name)` of each feature (empty unless made with [`Features::named`]).
+    pub fn names(&self) -> &[(u64, String)] {
+        self.names.as_deref().unwrap_or(&[])
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+fn push_ngrams(chars: &[char], out: &mut Features) {
     let marked: Vec<char> = std::iter::once('^').chain(chars.iter().copied()).chain(std::iter::once('$')).collect();
     for n in 1..=3 {
         for w in marked.windows(n) {
             if n == 1 && (w[0] == '^' || w[0] == '$') {
                 continue;
             }
-            let mut f = String::with_capacity(2 + 4 * n);
-            f.push_str("c:");
-            f.extend(w);
-            out.push(f);
+            out.add_chars("c:", w);
         }
     }
     // Pairs with one or two characters between: 不续 in 不再续, 不用 in 不想用.
     for gap in [2, 3] {
         for (a, b) in chars.iter().zip(chars.iter().skip(gap)) {
-            out.push(format!("k:{a}_{b}"));
+            out.begin();
+            out.push_str("k:");
+            out.push_char(*a);
+            out.push_str("_");
+            out.push_char(*b);
+            out.end();
         }
     }
 }
 
 /// Character n-grams (1-3, clause-bounded), character pairs with one or
 /// two characters between, and pinyin syllables (1-2).
-pub fn text(norm: &Normalized, out: &mut Vec<String>) {
+pub fn text(norm: &Normalized, out: &mut Features) {
     let mut start = 0;
+    let mut clause: Vec<char> = Vec::with_capacity(norm.len());
     for i in 1..=norm.len() {
         if i == norm.len() || norm.clause[i] != norm.clause[i - 1] {
-            let clause: Vec<char> = norm.chars[start..i].iter().copied().filter(|c| !c.is_ascii_punctuation() && !"，。！？、；：".contains(*c)).collect();
+            clause.clear();
+            clause.extend(norm.chars[start..i].iter().copied().filter(|c| !c.is_ascii_punctuation() && !"，。！？、；：".contains(*c)));
             push_ngrams(&clause, out);
             start = i;
         }
     }
     let syllables: Vec<&str> = norm.readings.iter().filter_map(|r| r.first().copied()).collect();
     for s in &syllables {
-        out.push(format!("p:{s}"));
+        out.add_parts("p:", &[s]);
     }
     for w in syllables.windows(2) {
-        out.push(format!("p:{} {}", w[0], w[1]));
+        out.add_parts("p:", &[w[0], " ", w[1]]);
     }
     for (c, name) in [('!', "bang"), ('?', "ask")] {
         let n = norm.chars.iter().filter(|x| **x == c).count();
         if n > 0 {
-            out.push(format!("punct:{name}"));
+            out.add_parts("punct:", &[name]);
             if n > 1 {
-                out.push(format!("punct:{name}2"));
+                out.add_parts("punct:", &[name, "2"]);
             }
         }
     }
-    let len = norm.len();
-    out.push(format!(
-        "len:{}",
-        match len {
-            0..=5 => "xs",
-            6..=12 => "s",
-            13..=25 => "m",
-            _ => "l",
-        }
-    ));
+    let len = match norm.len() {
+        0..=5 => "xs",
+        6..=12 => "s",
+        13..=25 => "m",
+        _ => "l",
+    };
+    out.add_parts("len:", &[len]);
 }
 
 /// The lexicon groups (and terms) that matched.
-pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Vec<String>) {
+pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Features) {
     for h in hits {
-        out.push(format!("lex:{prefix}:{}", h.group));
-        out.push(format!("lex:{prefix}:{}:{}", h.group, h.term));
+        out.add_parts("lex:", &[prefix, ":", &h.group]);
+        out.add_parts("lex:", &[prefix, ":", &h.group, ":", &h.term]);
     }
 }
 
 /// Frames: the kinds of words in each clause, alone and in pairs, and a
 /// negation or a question right at a leaving verb.
-pub fn frames(norm: &Normalized, out: &mut Vec<String>) {
+pub fn frames(norm: &Normalized, out: &mut Features) {
     let Some(matcher) = FRAME_MATCHER.as_ref() else { return };
     let text: String = norm.chars.iter().collect();
     let n_clauses = norm.clause.last().map_or(0, |c| c + 1);
@@ -208,27 +349,53 @@ pub fn frames(norm: &Normalized, out: &mut Vec<String>) {
         }
     }
     if neg_at_leave {
-        out.push("fr:neg_at_leave".into());
+        out.add("fr:neg_at_leave");
     }
     if want_at_leave {
-        out.push("fr:want_at_leave".into());
+        out.add("fr:want_at_leave");
     }
     for kinds in &mut clause_kinds {
         kinds.sort_unstable();
         for k in kinds.iter() {
-            out.push(format!("fr:{k}"));
+            out.add_parts("fr:", &[k]);
         }
         for i in 0..kinds.len() {
             for j in i + 1..kinds.len() {
-                out.push(format!("fr:{}+{}", kinds[i], kinds[j]));
+                out.add_parts("fr:", &[kinds[i], "+", kinds[j]]);
             }
         }
     }
 }
 
-/// Each feature once (duplicates dropped; the order, by hash, is fixed for
-/// a given set of features).
-pub fn finish(out: &mut Vec<String>) {
-    out.sort_by_cached_key(|f| FxBuildHasher.hash_one(f));
-    out.dedup();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feature_written_in_pieces_has_the_id_of_its_name() {
+        let mut f = Features::named();
+        f.add_parts("lex:", &["churn", ":", "leave"]);
+        f.add_chars("c:", &['销', '户']);
+        f.add("c:销户");
+        f.finish();
+        let mut want = vec![id("lex:churn:leave"), id("c:销户")];
+        want.sort_unstable();
+        assert_eq!(f.ids(), want.as_slice());
+        assert!(f.names().iter().all(|(i, n)| id(n) == *i), "{:?}", f.names());
+    }
+
+    #[test]
+    fn ids_alone_and_with_names_are_the_same_features() {
+        let norm = Normalized::new("我下个月不续了，换别家！");
+        let (mut a, mut b) = (Features::new(), Features::named());
+        text(&norm, &mut a);
+        frames(&norm, &mut a);
+        text(&norm, &mut b);
+        frames(&norm, &mut b);
+        a.finish();
+        b.finish();
+        assert_eq!(a.ids(), b.ids());
+        assert!(b.names().iter().any(|(_, n)| n == "k:不_了"), "{:?}", b.names());
+        assert!(b.names().iter().any(|(_, n)| n == "punct:bang"), "{:?}", b.names());
+    }
 }

@@ -28,9 +28,11 @@ pub struct LogReg {
     pub classes: Vec<String>,
     /// Per class: the bias. A binary model's class 0 scores 0.
     biases: Vec<f32>,
-    /// Feature name -> its row in `rows` (one lookup per feature, whatever
-    /// the number of classes).
-    index: FxHashMap<String, u32>,
+    /// Feature id ([`super::features::id`] of its name) -> its row in
+    /// `rows` (one lookup per feature, whatever the number of classes).
+    index: FxHashMap<u64, u32>,
+    /// Each row's feature name (for `why` and the model file).
+    names: Vec<String>,
     /// One weight per class for each indexed feature (a binary model: one,
     /// the positive class's).
     rows: Vec<f32>,
@@ -70,13 +72,20 @@ fn softmax(scores: &mut [f32]) {
     }
 }
 
+/// The names of feature ids (training keeps them to write the model).
+pub type FeatureNames = FxHashMap<u64, String>;
+
+/// Per class: the bias and the weights by feature id.
+type ClassWeights = Vec<(f32, FxHashMap<u64, f32>)>;
+
 impl LogReg {
-    /// Trains on `(features, class index)` examples.
-    pub fn train(classes: &[&str], data: &[(Vec<String>, usize)], opts: TrainOptions) -> Self {
+    /// Trains on `(feature ids, class index)` examples; `names` names the
+    /// ids (a feature without a name is kept under its id in hex).
+    pub fn train(classes: &[&str], data: &[(Vec<u64>, usize)], names: &FeatureNames, opts: TrainOptions) -> Self {
         let k = classes.len().max(2);
         let binary = k == 2;
-        let mut w: Vec<(f32, FxHashMap<String, f32>)> = vec![(0.0, FxHashMap::default()); k];
-        let mut g2: Vec<(f32, FxHashMap<String, f32>)> = vec![(1e-6, FxHashMap::default()); k];
+        let mut w: ClassWeights = vec![(0.0, FxHashMap::default()); k];
+        let mut g2: ClassWeights = vec![(1e-6, FxHashMap::default()); k];
         let mut counts = vec![0usize; k];
         for (_, y) in data {
             counts[(*y).min(k - 1)] += 1;
@@ -98,14 +107,14 @@ impl LogReg {
             order.swap(i, (seed % (i as u64 + 1)) as usize);
         }
         let model_classes: Vec<String> = classes.iter().map(|s| s.to_string()).collect();
-        let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut seen: FxHashMap<u64, usize> = FxHashMap::default();
         for (x, _) in data {
             for f in x {
-                *seen.entry(f.as_str()).or_insert(0) += 1;
+                *seen.entry(*f).or_insert(0) += 1;
             }
         }
-        let kept: Vec<Vec<String>> =
-            data.iter().map(|(x, _)| x.iter().filter(|f| seen.get(f.as_str()).copied().unwrap_or(0) >= opts.min_count).cloned().collect()).collect();
+        let kept: Vec<Vec<u64>> =
+            data.iter().map(|(x, _)| x.iter().copied().filter(|f| seen.get(f).copied().unwrap_or(0) >= opts.min_count).collect()).collect();
         for _ in 0..opts.epochs {
             for &i in &order {
                 let (x, y) = (&kept[i], &data[i].1);
@@ -129,9 +138,9 @@ impl LogReg {
                     *gb += grad * grad;
                     *b -= opts.rate * grad / gb.sqrt();
                     for f in x {
-                        let acc = gs.entry(f.clone()).or_insert(1e-6);
+                        let acc = gs.entry(*f).or_insert(1e-6);
                         *acc += grad * grad;
-                        let wf = ws.entry(f.clone()).or_insert(0.0);
+                        let wf = ws.entry(*f).or_insert(0.0);
                         *wf -= opts.rate * (grad + opts.l2 * *wf) / acc.sqrt();
                     }
                 }
@@ -141,27 +150,38 @@ impl LogReg {
         for (_, ws) in &mut w {
             ws.retain(|_, v| v.abs() >= 1e-3);
         }
-        Self::from_class_weights(model_classes, w)
+        Self::from_class_weights(model_classes, w, names)
     }
 
-    /// Packs per-class weight maps into the index and rows.
-    fn from_class_weights(classes: Vec<String>, w: Vec<(f32, FxHashMap<String, f32>)>) -> Self {
+    /// Packs per-class weight maps into the index and rows (rows in id order).
+    fn from_class_weights(classes: Vec<String>, w: ClassWeights, names: &FeatureNames) -> Self {
         let binary = classes.len() == 2;
         let stride = if binary { 1 } else { classes.len() };
         let first = usize::from(binary);
-        let mut names: Vec<&String> = w.iter().skip(first).flat_map(|(_, ws)| ws.keys()).collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut index = FxHashMap::default();
-        let mut rows = vec![0.0f32; names.len() * stride];
-        for (i, name) in names.iter().enumerate() {
-            index.insert((*name).clone(), i as u32);
+        let mut ids: Vec<u64> = w.iter().skip(first).flat_map(|(_, ws)| ws.keys().copied()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut m = Self { biases: w.iter().map(|(b, _)| *b).collect(), classes, index: FxHashMap::default(), names: Vec::new(), rows: Vec::new() };
+        for id in ids {
+            let name = names.get(&id).cloned().unwrap_or_else(|| format!("#{id:016x}"));
+            let row = m.row_for(id, name);
             for (c, (_, ws)) in w.iter().enumerate().skip(first) {
-                rows[i * stride + c - first] = ws.get(*name).copied().unwrap_or(0.0);
+                m.rows[row * stride + c - first] = ws.get(&id).copied().unwrap_or(0.0);
             }
         }
-        let biases = w.iter().map(|(b, _)| *b).collect();
-        Self { classes, biases, index, rows }
+        m
+    }
+
+    /// The row of feature `id`, added (weights 0) when new.
+    fn row_for(&mut self, id: u64, name: String) -> usize {
+        let stride = self.stride();
+        let next = self.names.len() as u32;
+        let row = *self.index.entry(id).or_insert(next);
+        if row == next {
+            self.names.push(name);
+            self.rows.extend(std::iter::repeat_n(0.0, stride));
+        }
+        row as usize
     }
 
     fn stride(&self) -> usize {
@@ -179,8 +199,8 @@ impl LogReg {
         (c < stride).then(|| self.rows.get(row as usize * stride + c).copied()).flatten()
     }
 
-    /// Class probabilities for the features.
-    pub fn predict(&self, x: &[String]) -> Vec<f32> {
+    /// Class probabilities for the features (ids).
+    pub fn predict(&self, x: &[u64]) -> Vec<f32> {
         let binary = self.classes.len() == 2;
         let (stride, first) = (self.stride(), usize::from(binary));
         let mut p: Vec<f32> = self.biases.clone();
@@ -202,27 +222,31 @@ impl LogReg {
     }
 
     /// Probability of the positive class of a binary model.
-    pub fn probability(&self, x: &[String]) -> f32 {
+    pub fn probability(&self, x: &[u64]) -> f32 {
         self.predict(x).get(1).copied().unwrap_or(0.0)
     }
 
     /// The features that pushed towards `class` most, strongest first.
-    pub fn top_features(&self, x: &[String], class: usize, n: usize) -> Vec<(String, f32)> {
-        // Borrowed while sorting; only the few kept are copied (this runs
-        // on every turn for `why`).
-        let mut v: Vec<(&str, f32)> =
-            x.iter().filter_map(|f| self.index.get(f).and_then(|r| self.weight(*r, class)).map(|w| (f.as_str(), w))).filter(|(_, w)| *w > 0.0).collect();
-        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        v.dedup_by(|a, b| a.0 == b.0);
+    pub fn top_features(&self, x: &[u64], class: usize, n: usize) -> Vec<(String, f32)> {
+        // Rows while sorting; only the few kept are named (this runs on
+        // every turn for `why`).
+        let mut v: Vec<(u32, f32)> =
+            x.iter().filter_map(|f| self.index.get(f).and_then(|r| self.weight(*r, class).map(|w| (*r, w)))).filter(|(_, w)| *w > 0.0).collect();
+        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| self.name(a.0).cmp(self.name(b.0))));
+        v.dedup_by_key(|(r, _)| *r);
         v.truncate(n);
-        v.into_iter().map(|(f, w)| (f.to_string(), w)).collect()
+        v.into_iter().map(|(r, w)| (self.name(r).to_string(), w)).collect()
+    }
+
+    fn name(&self, row: u32) -> &str {
+        self.names.get(row as usize).map_or("", String::as_str)
     }
 
     /// The model as text: `#classes` line, then `class<TAB>feature<TAB>weight`
     /// (the bias as feature `<bias>`), sorted for stable diffs.
     pub fn to_text(&self) -> String {
         let mut out = format!("#classes\t{}\n", self.classes.join("\t"));
-        let mut names: Vec<(&String, &u32)> = self.index.iter().collect();
+        let mut names: Vec<(&str, u32)> = self.names.iter().enumerate().map(|(r, n)| (n.as_str(), r as u32)).collect();
         names.sort_unstable();
         for (c, b) in self.biases.iter().enumerate() {
             if self.classes.len() == 2 && c == 0 {
@@ -230,7 +254,7 @@ impl LogReg {
             }
             out.push_str(&format!("{}\t<bias>\t{b:.5}\n", self.classes[c]));
             for (f, row) in &names {
-                if let Some(w) = self.weight(**row, c).filter(|w| *w != 0.0) {
+                if let Some(w) = self.weight(*row, c).filter(|w| *w != 0.0) {
                     out.push_str(&format!("{}\t{f}\t{w:.5}\n", self.classes[c]));
                 }
             }
@@ -240,7 +264,7 @@ impl LogReg {
 
     /// A model without weights: the analysis keeps the rules' decisions.
     pub fn none() -> Self {
-        Self { classes: vec!["no".into(), "yes".into()], biases: vec![0.0; 2], index: FxHashMap::default(), rows: Vec::new() }
+        Self { classes: vec!["no".into(), "yes".into()], biases: vec![0.0; 2], index: FxHashMap::default(), names: Vec::new(), rows: Vec::new() }
     }
 
     /// Reads [`LogReg::to_text`] output; `path` is only for messages. An
@@ -257,7 +281,10 @@ impl LogReg {
         if classes.len() < 2 {
             return Err(err(1, "a model needs at least two classes".into()));
         }
-        let mut weights: Vec<(f32, FxHashMap<String, f32>)> = vec![(0.0, FxHashMap::default()); classes.len()];
+        let binary = classes.len() == 2;
+        let first = usize::from(binary);
+        let mut m = Self { biases: vec![0.0; classes.len()], classes, index: FxHashMap::default(), names: Vec::new(), rows: Vec::new() };
+        let stride = m.stride();
         for (i, line) in lines {
             if line.trim().is_empty() {
                 continue;
@@ -266,15 +293,17 @@ impl LogReg {
             let (Some(class), Some(feature), Some(w)) = (f.next(), f.next(), f.next()) else {
                 return Err(err(i + 1, "expected class<TAB>feature<TAB>weight".into()));
             };
-            let c = classes.iter().position(|x| x == class).ok_or_else(|| err(i + 1, format!("unknown class {class:?}")))?;
+            let c = m.classes.iter().position(|x| x == class).ok_or_else(|| err(i + 1, format!("unknown class {class:?}")))?;
             let w: f32 = w.trim().parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| err(i + 1, format!("weight {w:?} is not a number")))?;
             if feature == "<bias>" {
-                weights[c].0 = w;
-            } else {
-                weights[c].1.insert(feature.to_string(), w);
+                m.biases[c] = w;
+            } else if c >= first {
+                // A binary model's class 0 has no weights of its own.
+                let row = m.row_for(super::features::id(feature), feature.to_string());
+                m.rows[row * stride + c - first] = w;
             }
         }
-        Ok(Self::from_class_weights(classes, weights))
+        Ok(m)
     }
 
     /// Adds `delta` to a class's bias (moves a binary model's 0.5 point).
@@ -299,26 +328,39 @@ impl LogReg {
 mod tests {
     use super::*;
 
-    fn f(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    use crate::analysis::learned::features::id;
+
+    /// The ids of `v`, their names noted in `names`.
+    fn f(v: &[&str], names: &mut FeatureNames) -> Vec<u64> {
+        v.iter()
+            .map(|s| {
+                names.insert(id(s), s.to_string());
+                id(s)
+            })
+            .collect()
     }
 
     #[test]
     fn a_binary_model_learns_and_round_trips_through_text() {
-        let data = vec![(f(&["leave", "now"]), 1), (f(&["leave", "soon"]), 1), (f(&["stay", "now"]), 0), (f(&["ask"]), 0)];
-        let m = LogReg::train(&["no", "yes"], &data, TrainOptions::default());
-        assert!(m.probability(&f(&["leave"])) > 0.7);
-        assert!(m.probability(&f(&["stay"])) < 0.3);
-        let back = LogReg::from_text(&m.to_text(), Path::new("m.tsv")).unwrap();
-        assert!((back.probability(&f(&["leave", "x"])) - m.probability(&f(&["leave", "x"]))).abs() < 1e-3);
-        assert_eq!(m.top_features(&f(&["leave", "now"]), 1, 1)[0].0, "leave");
+        let n = &mut FeatureNames::default();
+        let data = vec![(f(&["leave", "now"], n), 1), (f(&["leave", "soon"], n), 1), (f(&["stay", "now"], n), 0), (f(&["ask"], n), 0)];
+        let m = LogReg::train(&["no", "yes"], &data, n, TrainOptions::default());
+        assert!(m.probability(&f(&["leave"], n)) > 0.7);
+        assert!(m.probability(&f(&["stay"], n)) < 0.3);
+        let text = m.to_text();
+        assert!(text.contains("yes\tleave\t"), "{text}");
+        let back = LogReg::from_text(&text, Path::new("m.tsv")).unwrap();
+        assert!((back.probability(&f(&["leave", "x"], n)) - m.probability(&f(&["leave", "x"], n))).abs() < 1e-3);
+        assert_eq!(m.top_features(&f(&["leave", "now"], n), 1, 1)[0].0, "leave");
+        assert_eq!(back.top_features(&f(&["leave", "now"], n), 1, 1)[0].0, "leave");
     }
 
     #[test]
     fn a_multinomial_model_picks_the_class() {
-        let data = vec![(f(&["signal"]), 1), (f(&["bill"]), 2), (f(&["hello"]), 0), (f(&["signal", "slow"]), 1)];
-        let m = LogReg::train(&["none", "network", "billing"], &data, TrainOptions::default());
-        let p = m.predict(&f(&["signal"]));
+        let n = &mut FeatureNames::default();
+        let data = vec![(f(&["signal"], n), 1), (f(&["bill"], n), 2), (f(&["hello"], n), 0), (f(&["signal", "slow"], n), 1)];
+        let m = LogReg::train(&["none", "network", "billing"], &data, n, TrainOptions::default());
+        let p = m.predict(&f(&["signal"], n));
         assert!(p[1] > p[0] && p[1] > p[2], "{p:?}");
     }
 

@@ -12,7 +12,8 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
-pub use logreg::{LogReg, ModelFileError, TrainOptions};
+pub use features::Features;
+pub use logreg::{FeatureNames, LogReg, ModelFileError, TrainOptions};
 
 use super::lexicon::Hit;
 use super::Reason;
@@ -119,39 +120,36 @@ pub struct RuleView {
     pub anger: f32,
 }
 
-/// The features of a customer's words.
-pub fn customer_features(norm: &Normalized, hits: [(&str, &[Hit]); 4], rules: &RuleView) -> Vec<String> {
-    let mut f = Vec::with_capacity(256);
-    features::text(norm, &mut f);
+/// The features of a customer's words, added to `f` (made with
+/// [`Features::new`] for the analysis, [`Features::named`] for training).
+pub fn customer_features(norm: &Normalized, hits: [(&str, &[Hit]); 4], rules: &RuleView, f: &mut Features) {
+    features::text(norm, f);
     for (prefix, h) in hits {
-        features::lexicon(prefix, h, &mut f);
+        features::lexicon(prefix, h, f);
     }
-    features::frames(norm, &mut f);
+    features::frames(norm, f);
     if rules.churn {
-        f.push("rule:churn".into());
+        f.add("rule:churn");
     }
     if rules.conditional {
-        f.push("rule:conditional".into());
+        f.add("rule:conditional");
     }
     if rules.declined {
-        f.push("rule:declined".into());
+        f.add("rule:declined");
     }
     if let Some(r) = rules.reason {
-        f.push(format!("rule:reason:{}", r.as_str()));
+        f.add_parts("rule:reason:", &[r.as_str()]);
     }
-    f.push(format!("rule:anger:{}", crate::analysis::Level::of(rules.anger).as_str()));
-    features::finish(&mut f);
-    f
+    f.add_parts("rule:anger:", &[crate::analysis::Level::of(rules.anger).as_str()]);
+    f.finish();
 }
 
-/// The features of an agent's words (whole turn, or one clause).
-pub fn agent_features(norm: &Normalized, hits: &[Hit]) -> Vec<String> {
-    let mut f = Vec::with_capacity(256);
-    features::text(norm, &mut f);
-    features::lexicon("agent", hits, &mut f);
-    features::frames(norm, &mut f);
-    features::finish(&mut f);
-    f
+/// The features of an agent's words (whole turn, or one clause), added to `f`.
+pub fn agent_features(norm: &Normalized, hits: &[Hit], f: &mut Features) {
+    features::text(norm, f);
+    features::lexicon("agent", hits, f);
+    features::frames(norm, f);
+    f.finish();
 }
 
 /// The features named in `why`: the strongest few, without the raw

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{LearnedModels, LogReg, TrainOptions, LEVEL_CLASSES, REASON_CLASSES};
+use super::{FeatureNames, Features, LearnedModels, LogReg, TrainOptions, LEVEL_CLASSES, REASON_CLASSES};
 use crate::analysis::eval::{evaluate_rows, read_agent, read_customer, AgentRow, CorpusError, CustomerRow, EvalReport};
 use crate::analysis::{AnalysisConfig, CallAnalysis, Level, Lexicons};
 
@@ -55,7 +55,7 @@ impl Corpus {
     }
 }
 
-type Data = Vec<(Vec<String>, usize)>;
+type Data = Vec<(Vec<u64>, usize)>;
 
 /// Training examples per model.
 struct Examples {
@@ -66,6 +66,16 @@ struct Examples {
     choice: Data,
     /// One example per clause.
     inflaming: Data,
+    /// The names of every feature id seen.
+    names: FeatureNames,
+}
+
+/// The ids of `f`, its names noted in `names`.
+fn ids(f: &Features, names: &mut FeatureNames) -> Vec<u64> {
+    for (id, name) in f.names() {
+        names.entry(*id).or_insert_with(|| name.clone());
+    }
+    f.ids().to_vec()
 }
 
 fn level_index(l: Level) -> usize {
@@ -83,9 +93,10 @@ fn clause_inflames(clause: &str, phrases: &[String]) -> bool {
 }
 
 fn examples(rules: &CallAnalysis, c: &Corpus) -> Examples {
-    let mut ex = Examples { churn: vec![], reason: vec![], emotion: vec![], empathy: vec![], choice: vec![], inflaming: vec![] };
+    let mut ex =
+        Examples { churn: vec![], reason: vec![], emotion: vec![], empathy: vec![], choice: vec![], inflaming: vec![], names: FeatureNames::default() };
     for row in &c.customer {
-        let f = rules.customer_features(&row.text);
+        let f = ids(&rules.customer_features(&row.text), &mut ex.names);
         let reason = row.reason.and_then(|r| REASON_CLASSES.iter().position(|n| *n == r.as_str())).unwrap_or(0);
         ex.churn.push((f.clone(), row.churn as usize));
         ex.reason.push((f.clone(), reason));
@@ -93,9 +104,11 @@ fn examples(rules: &CallAnalysis, c: &Corpus) -> Examples {
     }
     for row in &c.agent {
         let (f, clauses) = rules.agent_features(&row.text);
+        let f = ids(&f, &mut ex.names);
         ex.empathy.push((f.clone(), row.empathy as usize));
         ex.choice.push((f, row.choice as usize));
         for (text, cf) in clauses {
+            let cf = ids(&cf, &mut ex.names);
             ex.inflaming.push((cf, clause_inflames(&text, &row.inflaming) as usize));
         }
     }
@@ -216,7 +229,7 @@ struct Pick {
 
 /// The grid's settings are tried on every core; the first best in grid
 /// order wins, so the choice does not depend on the number of cores.
-fn pick(classes: &[&str], train: &Data, dev: &Data, score: impl Fn(&LogReg, &Data) -> (Option<f32>, f64) + Sync) -> Pick {
+fn pick(classes: &[&str], train: &Data, names: &FeatureNames, dev: &Data, score: impl Fn(&LogReg, &Data) -> (Option<f32>, f64) + Sync) -> Pick {
     let settings = grid();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, settings.len().max(1));
     let per_thread = settings.len().div_ceil(threads).max(1);
@@ -229,7 +242,7 @@ fn pick(classes: &[&str], train: &Data, dev: &Data, score: impl Fn(&LogReg, &Dat
                     chunk
                         .iter()
                         .map(|opts| {
-                            let m = LogReg::train(classes, train, *opts);
+                            let m = LogReg::train(classes, train, names, *opts);
                             let (threshold, s) = score(&m, dev);
                             Pick { opts: *opts, threshold, score: s }
                         })
@@ -249,8 +262,8 @@ fn pick(classes: &[&str], train: &Data, dev: &Data, score: impl Fn(&LogReg, &Dat
     best.unwrap_or(Pick { opts: TrainOptions::default(), threshold: None, score: 0.0 })
 }
 
-fn fit(classes: &[&str], data: &Data, p: &Pick) -> LogReg {
-    let mut m = LogReg::train(classes, data, p.opts);
+fn fit(classes: &[&str], data: &Data, names: &FeatureNames, p: &Pick) -> LogReg {
+    let mut m = LogReg::train(classes, data, names, p.opts);
     if let Some(t) = p.threshold {
         m.shift_bias(1, -(t / (1.0 - t)).ln());
     }
@@ -276,15 +289,15 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool) -
         (Some(t), s)
     };
     let picks: [(&'static str, &[&str], &Data, &Data, Pick); 6] = [
-        ("churn", &binary, &tr.churn, &dv.churn, pick(&binary, &tr.churn, &dv.churn, threshold)),
-        ("reason", &REASON_CLASSES, &tr.reason, &dv.reason, pick(&REASON_CLASSES, &tr.reason, &dv.reason, |m, d| (None, reason_accuracy(m, d)))),
-        ("emotion", &LEVEL_CLASSES, &tr.emotion, &dv.emotion, pick(&LEVEL_CLASSES, &tr.emotion, &dv.emotion, |m, d| (None, calm_accuracy(m, d)))),
-        ("empathy", &binary, &tr.empathy, &dv.empathy, pick(&binary, &tr.empathy, &dv.empathy, threshold)),
-        ("choice", &binary, &tr.choice, &dv.choice, pick(&binary, &tr.choice, &dv.choice, threshold)),
-        ("inflaming", &binary, &tr.inflaming, &dv.inflaming, pick(&binary, &tr.inflaming, &dv.inflaming, threshold)),
+        ("churn", &binary, &tr.churn, &dv.churn, pick(&binary, &tr.churn, &tr.names, &dv.churn, threshold)),
+        ("reason", &REASON_CLASSES, &tr.reason, &dv.reason, pick(&REASON_CLASSES, &tr.reason, &tr.names, &dv.reason, |m, d| (None, reason_accuracy(m, d)))),
+        ("emotion", &LEVEL_CLASSES, &tr.emotion, &dv.emotion, pick(&LEVEL_CLASSES, &tr.emotion, &tr.names, &dv.emotion, |m, d| (None, calm_accuracy(m, d)))),
+        ("empathy", &binary, &tr.empathy, &dv.empathy, pick(&binary, &tr.empathy, &tr.names, &dv.empathy, threshold)),
+        ("choice", &binary, &tr.choice, &dv.choice, pick(&binary, &tr.choice, &tr.names, &dv.choice, threshold)),
+        ("inflaming", &binary, &tr.inflaming, &dv.inflaming, pick(&binary, &tr.inflaming, &tr.names, &dv.inflaming, threshold)),
     ];
     // The development figures of the models that have not seen it.
-    let train_only: Vec<LogReg> = picks.iter().map(|(_, classes, t, _, p)| fit(classes, t, p)).collect();
+    let train_only: Vec<LogReg> = picks.iter().map(|(_, classes, t, _, p)| fit(classes, t, &tr.names, p)).collect();
     let dev_models = LearnedModels::from_vec(train_only);
     let cfg = AnalysisConfig::default();
     let dev_report = evaluate_rows(&dev.customer, &dev.agent, Arc::new(Lexicons { models: dev_models, ..lex.clone() }), &cfg);
@@ -295,7 +308,7 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool) -
     let mut finals = Vec::new();
     let mut choices = Vec::new();
     for ((model, classes, _, _, p), data) in picks.iter().zip(all_data) {
-        let m = fit(classes, data, p);
+        let m = fit(classes, data, &all.names, p);
         choices.push(Choice { model, options: p.opts, threshold: p.threshold, dev_score: p.score, examples: data.len(), features: m.len() });
         finals.push(m);
     }
@@ -345,9 +358,9 @@ mod tests {
 
     #[test]
     fn the_threshold_with_the_best_f1_is_found() {
-        let f = |s: &str| vec![s.to_string()];
+        let f = |s: &str| vec![super::super::features::id(s)];
         let data: Data = vec![(f("a"), 1), (f("a"), 1), (f("b"), 0), (f("b"), 0)];
-        let m = LogReg::train(&["no", "yes"], &data, TrainOptions::default());
+        let m = LogReg::train(&["no", "yes"], &data, &FeatureNames::default(), TrainOptions::default());
         let (_, s) = best_threshold(&m, &data);
         assert!((s - 1.0).abs() < 1e-9);
     }
