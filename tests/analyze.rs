@@ -147,7 +147,9 @@ fn a_trainer_adds_a_word_without_a_rebuild_and_a_bad_edit_names_file_and_line() 
 #[test]
 fn a_follow_through_after_push_back_is_churn_only_in_context() {
     let why_has = |v: &serde_json::Value, s: &str| v["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(s));
-    for words in ["那我自己去营业厅", "没什么好说的"] {
+    // Words that mean leaving only after push-back. (那我自己去营业厅 was one;
+    // since round 4 the churn model reads it as leaving even alone, 0.86.)
+    for words in ["没什么好说的", "没啥好说的"] {
         // Said earlier that they want to go, then an offer, then the follow-through.
         let call = format!("[00:00] C: 我要销户\n[00:04] A: 我给您申请半年免费提速，您看行吗？\n[00:12] C: {words}\n");
         let (_, v) = analyze(&call, &[]);

@@ -178,6 +178,45 @@ fn reason_accuracy(m: &LogReg, dev: &Data) -> f64 {
     ok as f64 / dev.len().max(1) as f64
 }
 
+/// F1 of a binary model at its own 0.5 point (the threshold folded in).
+fn f1_at_half(m: &LogReg, dev: &Data) -> f64 {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (x, y) in dev {
+        match (m.probability(x) >= 0.5, *y == 1) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fn_ += 1,
+            _ => {}
+        }
+    }
+    f1(tp, fp, fn_)
+}
+
+/// The mean score over `k` folds of `data` (every k-th example a fold),
+/// each scored by a model with `p`'s settings trained on the other folds.
+fn cross_validate(classes: &[&str], data: &Data, names: &FeatureNames, p: &Pick, k: usize, score: fn(&LogReg, &Data) -> f64) -> f64 {
+    let k = k.clamp(2, data.len().max(2));
+    let scores: Vec<f64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..k)
+            .map(|fold| {
+                scope.spawn(move || {
+                    let (mut rest, mut held): (Data, Data) = (Vec::new(), Vec::new());
+                    for (i, ex) in data.iter().enumerate() {
+                        if i % k == fold {
+                            held.push(ex.clone())
+                        } else {
+                            rest.push(ex.clone())
+                        }
+                    }
+                    score(&fit(classes, &rest, names, p), &held)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    scores.iter().sum::<f64>() / scores.len().max(1) as f64
+}
+
 /// Calm-vs-not accuracy as the analysis decides.
 fn calm_accuracy(m: &LogReg, dev: &Data) -> f64 {
     let ok = dev
@@ -201,6 +240,9 @@ pub struct Choice {
     pub threshold: Option<f32>,
     /// The development score at that choice (F1 or accuracy).
     pub dev_score: f64,
+    /// The same score, cross-validated on the training data (`k` folds,
+    /// each scored by a model of these settings trained on the others), when asked for.
+    pub cv_score: Option<f64>,
     /// Examples trained on in the final fit.
     pub examples: usize,
     /// Features with a weight in the final model.
@@ -273,7 +315,7 @@ fn fit(classes: &[&str], data: &Data, names: &FeatureNames, p: &Pick) -> LogReg 
 /// Trains on `train`, chooses on `dev`, and fits the final models on both
 /// (or, with `dev_in_final` false, on `train` alone: models whose
 /// development figures stay honest).
-pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool) -> Result<TrainReport, TrainError> {
+pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool, cv_folds: usize) -> Result<TrainReport, TrainError> {
     if train.customer.is_empty() {
         return Err(TrainError::Empty("customer"));
     }
@@ -307,9 +349,11 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool) -
     let all_data = [&all.churn, &all.reason, &all.emotion, &all.empathy, &all.choice, &all.inflaming];
     let mut finals = Vec::new();
     let mut choices = Vec::new();
-    for ((model, classes, _, _, p), data) in picks.iter().zip(all_data) {
+    let scorers: [fn(&LogReg, &Data) -> f64; 6] = [f1_at_half, reason_accuracy, calm_accuracy, f1_at_half, f1_at_half, f1_at_half];
+    for (((model, classes, t, _, p), data), scorer) in picks.iter().zip(all_data).zip(scorers) {
         let m = fit(classes, data, &all.names, p);
-        choices.push(Choice { model, options: p.opts, threshold: p.threshold, dev_score: p.score, examples: data.len(), features: m.len() });
+        let cv_score = (cv_folds > 1).then(|| cross_validate(classes, t, &tr.names, p, cv_folds, scorer));
+        choices.push(Choice { model, options: p.opts, threshold: p.threshold, dev_score: p.score, cv_score, examples: data.len(), features: m.len() });
         finals.push(m);
     }
     Ok(TrainReport { choices, dev: dev_report, dev_rules_only, models: LearnedModels::from_vec(finals) })

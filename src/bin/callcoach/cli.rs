@@ -224,6 +224,11 @@ pub struct TrainArgs {
     /// models can then be measured on it).
     #[arg(long)]
     pub without_dev: bool,
+    /// Also cross-validate each model's chosen settings on the training
+    /// data in K folds (0: not), a steadier figure than the small
+    /// development set for comparing two versions of the features.
+    #[arg(long, value_name = "K", default_value_t = 0, value_parser = clap::value_parser!(usize))]
+    pub cv: usize,
 }
 
 /// Options shared by commands that run Whisper.

@@ -22,13 +22,17 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
         dev.customer.len(),
         dev.agent.len()
     );
-    let report = train(&lex, &train_set, &dev, !args.without_dev)?;
-    println!("\n{:<10} {:>8} {:>6} {:>7} {:>9} {:>9} {:>9} {:>9}", "model", "balanced", "epochs", "l2", "threshold", "dev score", "examples", "features");
+    let report = train(&lex, &train_set, &dev, !args.without_dev, args.cv)?;
+    println!(
+        "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>9} {:>9} {:>8} {:>9} {:>9}",
+        "model", "balanced", "epochs", "l2", "min", "threshold", "dev score", "cv score", "examples", "features"
+    );
     for c in &report.choices {
         let t = c.threshold.map_or("-".to_string(), |t| format!("{t:.2}"));
+        let cv = c.cv_score.map_or("-".to_string(), |s| format!("{s:.3}"));
         println!(
-            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>9} {:>9.3} {:>9} {:>9}",
-            c.model, c.options.balance, c.options.epochs, c.options.l2, c.options.min_count, t, c.dev_score, c.examples, c.features
+            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>9} {:>9.3} {:>8} {:>9} {:>9}",
+            c.model, c.options.balance, c.options.epochs, c.options.l2, c.options.min_count, t, c.dev_score, cv, c.examples, c.features
         );
     }
     println!("\ndevelopment set, rules alone:\n{}", report.dev_rules_only.render(false));
