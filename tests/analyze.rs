@@ -164,3 +164,30 @@ fn a_follow_through_after_push_back_is_churn_only_in_context() {
         assert_eq!(v[2]["churn"]["intent"], false, "{}", v[2]);
     }
 }
+
+#[test]
+fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
+    // Three small labelled folders: settings are chosen on each folder
+    // predicted by a model trained on the other two; the written models load
+    // as a playbook's and decide the analysis.
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("playbook");
+    let folders: Vec<String> = ["fresh", "holdout", "train"].iter().map(|f| repo(&format!("tests/corpus/{f}")).display().to_string()).collect();
+    let out_dir = playbook.join("model");
+    let mut args = vec!["train", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap()];
+    for f in &folders {
+        args.extend(["--train", f.as_str()]);
+    }
+    let out = run_ok(&args);
+    let text = stdout(&out);
+    assert!(text.contains("held-out score") && text.contains("models written to"), "{text}");
+    let churn = std::fs::read_to_string(out_dir.join("churn.tsv")).unwrap();
+    assert!(churn.starts_with("#classes\tno\tyes\n") && churn.lines().count() > 100, "{}", &churn[..churn.len().min(300)]);
+    // The playbook with these models: `why` names them.
+    let (out, v) = analyze("C: 下个月合同到期我就不续了\n", &["--playbook", playbook.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(v[0]["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("model:churn=")), "{}", v[0]);
+    // A blind set is refused, naming it.
+    let err = run_fail(&["train", "--train", repo("tests/corpus/blind5").to_str().unwrap(), "--dry-run"]);
+    assert!(err.contains("blind5") && err.contains("never trained or tuned on"), "{err}");
+}

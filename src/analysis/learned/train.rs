@@ -1,11 +1,16 @@
 //! Training the models (`callcoach train`): features from the labelled
-//! corpora, a small grid of settings chosen on the development set, each
-//! binary model's threshold chosen there too and folded into its bias (so
-//! 0.5 is the tuned operating point and `analysis.*_threshold` moves it),
-//! then the final fit on training and development data together.
+//! corpora, a small grid of settings chosen on held-out predictions (each
+//! training folder predicted by a model trained on the others: a folder is
+//! one set of writers, so this is how phrasing nobody trained on goes, and
+//! it is thousands of turns where the development set is a couple of
+//! hundred), each binary model's threshold chosen there too and folded into
+//! its bias (so 0.5 is the operating point and `analysis.*_threshold` moves
+//! it), the development set measured with models trained without it, then
+//! the final fit on training and development data together.
 //!
 //! The blind sets are never read here: a folder named `blind…` is refused.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,6 +39,10 @@ pub struct Corpus {
     pub customer: Vec<CustomerRow>,
     /// Agent turns.
     pub agent: Vec<AgentRow>,
+    /// The folder (its index) each customer turn came from.
+    customer_set: Vec<u16>,
+    /// The folder each agent turn came from.
+    agent_set: Vec<u16>,
 }
 
 impl Corpus {
@@ -44,14 +53,29 @@ impl Corpus {
             if is_blind(d) {
                 return Err(TrainError::Blind(d.clone()));
             }
-            c.customer.extend(read_customer(d)?);
-            c.agent.extend(read_agent(d)?);
+            let set = u16::try_from(c.sets()).unwrap_or(u16::MAX);
+            let (customer, agent) = (read_customer(d)?, read_agent(d)?);
+            c.customer_set.extend(std::iter::repeat_n(set, customer.len()));
+            c.agent_set.extend(std::iter::repeat_n(set, agent.len()));
+            c.customer.extend(customer);
+            c.agent.extend(agent);
         }
         Ok(c)
     }
 
+    /// Number of folders read.
+    fn sets(&self) -> usize {
+        self.customer_set.iter().chain(&self.agent_set).max().map_or(0, |m| usize::from(*m) + 1)
+    }
+
     fn join(&self, other: &Corpus) -> Corpus {
-        Corpus { customer: [self.customer.clone(), other.customer.clone()].concat(), agent: [self.agent.clone(), other.agent.clone()].concat() }
+        let shift = u16::try_from(self.sets()).unwrap_or(u16::MAX);
+        Corpus {
+            customer: [self.customer.clone(), other.customer.clone()].concat(),
+            agent: [self.agent.clone(), other.agent.clone()].concat(),
+            customer_set: self.customer_set.iter().copied().chain(other.customer_set.iter().map(|s| s.saturating_add(shift))).collect(),
+            agent_set: self.agent_set.iter().copied().chain(other.agent_set.iter().map(|s| s.saturating_add(shift))).collect(),
+        }
     }
 }
 
@@ -66,6 +90,12 @@ struct Examples {
     choice: Data,
     /// One example per clause.
     inflaming: Data,
+    /// The folder of each churn, reason and emotion example.
+    customer_set: Vec<u16>,
+    /// The folder of each empathy and choice example.
+    agent_set: Vec<u16>,
+    /// The folder of each inflaming example.
+    clause_set: Vec<u16>,
     /// The names of every feature id seen.
     names: FeatureNames,
 }
@@ -93,8 +123,18 @@ fn clause_inflames(clause: &str, phrases: &[String]) -> bool {
 }
 
 fn examples(rules: &CallAnalysis, c: &Corpus) -> Examples {
-    let mut ex =
-        Examples { churn: vec![], reason: vec![], emotion: vec![], empathy: vec![], choice: vec![], inflaming: vec![], names: FeatureNames::default() };
+    let mut ex = Examples {
+        churn: vec![],
+        reason: vec![],
+        emotion: vec![],
+        empathy: vec![],
+        choice: vec![],
+        inflaming: vec![],
+        customer_set: c.customer_set.clone(),
+        agent_set: c.agent_set.clone(),
+        clause_set: vec![],
+        names: FeatureNames::default(),
+    };
     for row in &c.customer {
         let f = ids(&rules.customer_features(&row.text), &mut ex.names);
         let reason = row.reason.and_then(|r| REASON_CLASSES.iter().position(|n| *n == r.as_str())).unwrap_or(0);
@@ -102,7 +142,7 @@ fn examples(rules: &CallAnalysis, c: &Corpus) -> Examples {
         ex.reason.push((f.clone(), reason));
         ex.emotion.push((f, level_index(row.level)));
     }
-    for row in &c.agent {
+    for (row, set) in c.agent.iter().zip(&c.agent_set) {
         let (f, clauses) = rules.agent_features(&row.text);
         let f = ids(&f, &mut ex.names);
         ex.empathy.push((f.clone(), row.empathy as usize));
@@ -110,6 +150,7 @@ fn examples(rules: &CallAnalysis, c: &Corpus) -> Examples {
         for (text, cf) in clauses {
             let cf = ids(&cf, &mut ex.names);
             ex.inflaming.push((cf, clause_inflames(&text, &row.inflaming) as usize));
+            ex.clause_set.push(*set);
         }
     }
     ex
@@ -138,17 +179,16 @@ fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
     }
 }
 
-/// The threshold with the best F1 (ties: the one nearest 0.5), and that F1.
-/// Only 0.2..0.8 is tried: a cut-off at the extremes fits the few
-/// development turns, not the next call (a choice model cut at 0.05 took a
-/// single offer for a choice).
-fn best_threshold(m: &LogReg, dev: &Data) -> (f32, f64) {
-    let p: Vec<(f32, bool)> = dev.iter().map(|(x, y)| (m.probability(x), *y == 1)).collect();
+/// The threshold with the best F1 over `(probability, positive)` pairs
+/// (ties: the one nearest 0.5), and that F1. Only 0.2..0.8 is tried: a
+/// cut-off at the extremes fits the turns it was chosen on, not the next
+/// call (a choice model cut at 0.05 took a single offer for a choice).
+fn best_threshold(p: &[(f32, bool)]) -> (f32, f64) {
     let mut best = (0.5f32, -1.0f64);
     for i in 4..=16 {
         let t = i as f32 * 0.05;
         let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-        for (pi, y) in &p {
+        for (pi, y) in p {
             match (*pi >= t, *y) {
                 (true, true) => tp += 1,
                 (true, false) => fp += 1,
@@ -164,72 +204,66 @@ fn best_threshold(m: &LogReg, dev: &Data) -> (f32, f64) {
     best
 }
 
+/// How a model's predictions are scored: class probabilities per example
+/// and the examples -> the threshold chosen (binary models) and the score.
+type Scorer = fn(&[Vec<f32>], &Data) -> (Option<f32>, f64);
+
+/// Binary models: F1 at the best threshold.
+fn score_binary(pred: &[Vec<f32>], data: &Data) -> (Option<f32>, f64) {
+    let p: Vec<(f32, bool)> = pred.iter().zip(data).map(|(p, (_, y))| (p.get(1).copied().unwrap_or(0.0), *y == 1)).collect();
+    let (t, s) = best_threshold(&p);
+    (Some(t), s)
+}
+
 /// Reason accuracy as the analysis decides (a named reason needs 0.35).
-fn reason_accuracy(m: &LogReg, dev: &Data) -> f64 {
-    let ok = dev
+fn score_reason(pred: &[Vec<f32>], data: &Data) -> (Option<f32>, f64) {
+    let ok = pred
         .iter()
-        .filter(|(x, y)| {
-            let p = m.predict(x);
+        .zip(data)
+        .filter(|(p, (_, y))| {
             let (best, pb) = p.iter().enumerate().fold((0, 0.0f32), |acc, (i, v)| if *v > acc.1 { (i, *v) } else { acc });
             let got = if best > 0 && pb >= 0.35 { best } else { 0 };
             got == *y
         })
         .count();
-    ok as f64 / dev.len().max(1) as f64
-}
-
-/// F1 of a binary model at its own 0.5 point (the threshold folded in).
-fn f1_at_half(m: &LogReg, dev: &Data) -> f64 {
-    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-    for (x, y) in dev {
-        match (m.probability(x) >= 0.5, *y == 1) {
-            (true, true) => tp += 1,
-            (true, false) => fp += 1,
-            (false, true) => fn_ += 1,
-            _ => {}
-        }
-    }
-    f1(tp, fp, fn_)
-}
-
-/// The mean score over `k` folds of `data` (every k-th example a fold),
-/// each scored by a model with `p`'s settings trained on the other folds.
-fn cross_validate(classes: &[&str], data: &Data, names: &FeatureNames, p: &Pick, k: usize, score: fn(&LogReg, &Data) -> f64) -> f64 {
-    let k = k.clamp(2, data.len().max(2));
-    let scores: Vec<f64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..k)
-            .map(|fold| {
-                scope.spawn(move || {
-                    let (mut rest, mut held): (Data, Data) = (Vec::new(), Vec::new());
-                    for (i, ex) in data.iter().enumerate() {
-                        if i % k == fold {
-                            held.push(ex.clone())
-                        } else {
-                            rest.push(ex.clone())
-                        }
-                    }
-                    score(&fit(classes, &rest, names, p), &held)
-                })
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    scores.iter().sum::<f64>() / scores.len().max(1) as f64
+    (None, ok as f64 / data.len().max(1) as f64)
 }
 
 /// Calm-vs-not accuracy as the analysis decides.
-fn calm_accuracy(m: &LogReg, dev: &Data) -> f64 {
-    let ok = dev
-        .iter()
-        .filter(|(x, y)| {
-            let p = m.predict(x);
-            ((p[1] * 0.5 + p[2] * 0.9) >= 0.3) == (*y > 0)
-        })
-        .count();
-    ok as f64 / dev.len().max(1) as f64
+fn score_calm(pred: &[Vec<f32>], data: &Data) -> (Option<f32>, f64) {
+    let ok = pred.iter().zip(data).filter(|(p, (_, y))| p.len() > 2 && ((p[1] * 0.5 + p[2] * 0.9) >= 0.3) == (*y > 0)).count();
+    (None, ok as f64 / data.len().max(1) as f64)
 }
 
-/// One model's choice on the development set.
+/// The folds for held-out prediction: each training folder is one (its
+/// writers' phrasing unseen by the model that predicts it, as a blind
+/// set's is); with fewer than three folders, every fifth example.
+fn folds(sets: &[u16]) -> Vec<u16> {
+    let distinct: BTreeSet<u16> = sets.iter().copied().collect();
+    if distinct.len() >= 3 {
+        sets.to_vec()
+    } else {
+        (0..sets.len()).map(|i| (i % 5) as u16).collect()
+    }
+}
+
+/// Every example predicted by a model of `opts` trained without its fold.
+fn held_out_predictions(classes: &[&str], data: &Data, folds: &[u16], names: &FeatureNames, opts: TrainOptions) -> Vec<Vec<f32>> {
+    let mut pred = vec![Vec::new(); data.len()];
+    let distinct: BTreeSet<u16> = folds.iter().copied().collect();
+    for fold in distinct {
+        let rest: Data = data.iter().zip(folds).filter(|(_, f)| **f != fold).map(|(ex, _)| ex.clone()).collect();
+        let m = LogReg::train(classes, &rest, names, opts);
+        for ((x, _), (p, f)) in data.iter().zip(pred.iter_mut().zip(folds)) {
+            if *f == fold {
+                *p = m.predict(x);
+            }
+        }
+    }
+    pred
+}
+
+/// One model's choice.
 #[derive(Debug, Clone)]
 pub struct Choice {
     /// Which model.
@@ -238,11 +272,9 @@ pub struct Choice {
     pub options: TrainOptions,
     /// The threshold chosen (binary models), folded into the bias.
     pub threshold: Option<f32>,
-    /// The development score at that choice (F1 or accuracy).
-    pub dev_score: f64,
-    /// The same score, cross-validated on the training data (`k` folds,
-    /// each scored by a model of these settings trained on the others), when asked for.
-    pub cv_score: Option<f64>,
+    /// The score at that choice (F1 or accuracy), every training example
+    /// predicted by a model trained without its folder.
+    pub held_out_score: f64,
     /// Examples trained on in the final fit.
     pub examples: usize,
     /// Features with a weight in the final model.
@@ -269,23 +301,25 @@ struct Pick {
     score: f64,
 }
 
-/// The grid's settings are tried on every core; the first best in grid
-/// order wins, so the choice does not depend on the number of cores.
-fn pick(classes: &[&str], train: &Data, names: &FeatureNames, dev: &Data, score: impl Fn(&LogReg, &Data) -> (Option<f32>, f64) + Sync) -> Pick {
+/// The grid's settings are tried on every core, each scored on held-out
+/// predictions (see [`folds`]); the first best in grid order wins, so the
+/// choice does not depend on the number of cores.
+fn pick(classes: &[&str], data: &Data, sets: &[u16], names: &FeatureNames, score: Scorer) -> Pick {
     let settings = grid();
+    let folds = folds(sets);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, settings.len().max(1));
     let per_thread = settings.len().div_ceil(threads).max(1);
     let tried: Vec<Pick> = std::thread::scope(|scope| {
         let handles: Vec<_> = settings
             .chunks(per_thread)
             .map(|chunk| {
-                let score = &score;
+                let folds = &folds;
                 scope.spawn(move || {
                     chunk
                         .iter()
                         .map(|opts| {
-                            let m = LogReg::train(classes, train, names, *opts);
-                            let (threshold, s) = score(&m, dev);
+                            let pred = held_out_predictions(classes, data, folds, names, *opts);
+                            let (threshold, s) = score(&pred, data);
                             Pick { opts: *opts, threshold, score: s }
                         })
                         .collect::<Vec<_>>()
@@ -312,10 +346,12 @@ fn fit(classes: &[&str], data: &Data, names: &FeatureNames, p: &Pick) -> LogReg 
     m
 }
 
-/// Trains on `train`, chooses on `dev`, and fits the final models on both
-/// (or, with `dev_in_final` false, on `train` alone: models whose
-/// development figures stay honest).
-pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool, cv_folds: usize) -> Result<TrainReport, TrainError> {
+/// Chooses each model's settings and threshold on held-out predictions
+/// over the training folders (each folder predicted by a model trained on
+/// the others), measures models trained on `train` alone on `dev`, and fits
+/// the final models on both (or, with `dev_in_final` false, on `train`
+/// alone: models whose development figures stay honest).
+pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool) -> Result<TrainReport, TrainError> {
     if train.customer.is_empty() {
         return Err(TrainError::Empty("customer"));
     }
@@ -324,22 +360,19 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool, c
     }
     let rules_only = Lexicons { models: LearnedModels::none(), ..lex.clone() };
     let rules = CallAnalysis::new(Arc::new(rules_only.clone()), AnalysisConfig::default());
-    let (tr, dv) = (examples(&rules, train), examples(&rules, dev));
+    let tr = examples(&rules, train);
     let binary = ["no", "yes"];
-    let threshold = |m: &LogReg, d: &Data| {
-        let (t, s) = best_threshold(m, d);
-        (Some(t), s)
-    };
-    let picks: [(&'static str, &[&str], &Data, &Data, Pick); 6] = [
-        ("churn", &binary, &tr.churn, &dv.churn, pick(&binary, &tr.churn, &tr.names, &dv.churn, threshold)),
-        ("reason", &REASON_CLASSES, &tr.reason, &dv.reason, pick(&REASON_CLASSES, &tr.reason, &tr.names, &dv.reason, |m, d| (None, reason_accuracy(m, d)))),
-        ("emotion", &LEVEL_CLASSES, &tr.emotion, &dv.emotion, pick(&LEVEL_CLASSES, &tr.emotion, &tr.names, &dv.emotion, |m, d| (None, calm_accuracy(m, d)))),
-        ("empathy", &binary, &tr.empathy, &dv.empathy, pick(&binary, &tr.empathy, &tr.names, &dv.empathy, threshold)),
-        ("choice", &binary, &tr.choice, &dv.choice, pick(&binary, &tr.choice, &tr.names, &dv.choice, threshold)),
-        ("inflaming", &binary, &tr.inflaming, &dv.inflaming, pick(&binary, &tr.inflaming, &tr.names, &dv.inflaming, threshold)),
+    let n = &tr.names;
+    let picks: [(&'static str, &[&str], &Data, Pick); 6] = [
+        ("churn", &binary, &tr.churn, pick(&binary, &tr.churn, &tr.customer_set, n, score_binary)),
+        ("reason", &REASON_CLASSES, &tr.reason, pick(&REASON_CLASSES, &tr.reason, &tr.customer_set, n, score_reason)),
+        ("emotion", &LEVEL_CLASSES, &tr.emotion, pick(&LEVEL_CLASSES, &tr.emotion, &tr.customer_set, n, score_calm)),
+        ("empathy", &binary, &tr.empathy, pick(&binary, &tr.empathy, &tr.agent_set, n, score_binary)),
+        ("choice", &binary, &tr.choice, pick(&binary, &tr.choice, &tr.agent_set, n, score_binary)),
+        ("inflaming", &binary, &tr.inflaming, pick(&binary, &tr.inflaming, &tr.clause_set, n, score_binary)),
     ];
     // The development figures of the models that have not seen it.
-    let train_only: Vec<LogReg> = picks.iter().map(|(_, classes, t, _, p)| fit(classes, t, &tr.names, p)).collect();
+    let train_only: Vec<LogReg> = picks.iter().map(|(_, classes, t, p)| fit(classes, t, n, p)).collect();
     let dev_models = LearnedModels::from_vec(train_only);
     let cfg = AnalysisConfig::default();
     let dev_report = evaluate_rows(&dev.customer, &dev.agent, Arc::new(Lexicons { models: dev_models, ..lex.clone() }), &cfg);
@@ -349,11 +382,9 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, dev_in_final: bool, c
     let all_data = [&all.churn, &all.reason, &all.emotion, &all.empathy, &all.choice, &all.inflaming];
     let mut finals = Vec::new();
     let mut choices = Vec::new();
-    let scorers: [fn(&LogReg, &Data) -> f64; 6] = [f1_at_half, reason_accuracy, calm_accuracy, f1_at_half, f1_at_half, f1_at_half];
-    for (((model, classes, t, _, p), data), scorer) in picks.iter().zip(all_data).zip(scorers) {
+    for ((model, classes, _, p), data) in picks.iter().zip(all_data) {
         let m = fit(classes, data, &all.names, p);
-        let cv_score = (cv_folds > 1).then(|| cross_validate(classes, t, &tr.names, p, cv_folds, scorer));
-        choices.push(Choice { model, options: p.opts, threshold: p.threshold, dev_score: p.score, cv_score, examples: data.len(), features: m.len() });
+        choices.push(Choice { model, options: p.opts, threshold: p.threshold, held_out_score: p.score, examples: data.len(), features: m.len() });
         finals.push(m);
     }
     Ok(TrainReport { choices, dev: dev_report, dev_rules_only, models: LearnedModels::from_vec(finals) })
@@ -405,7 +436,25 @@ mod tests {
         let f = |s: &str| vec![super::super::features::id(s)];
         let data: Data = vec![(f("a"), 1), (f("a"), 1), (f("b"), 0), (f("b"), 0)];
         let m = LogReg::train(&["no", "yes"], &data, &FeatureNames::default(), TrainOptions::default());
-        let (_, s) = best_threshold(&m, &data);
-        assert!((s - 1.0).abs() < 1e-9);
+        let pred: Vec<Vec<f32>> = data.iter().map(|(x, _)| m.predict(x)).collect();
+        let (t, s) = score_binary(&pred, &data);
+        assert!((s - 1.0).abs() < 1e-9, "{t:?} {s}");
+    }
+
+    #[test]
+    fn each_folder_is_predicted_by_a_model_that_never_saw_it() {
+        // Folder 0 teaches a -> yes, folder 1 teaches b -> yes, folder 2
+        // both: a model without folder 2 still knows both, but folder 0
+        // predicted without itself has never seen a.
+        let f = |s: &str| vec![super::super::features::id(s)];
+        let data: Data = vec![(f("a"), 1), (f("z"), 0), (f("b"), 1), (f("z"), 0), (f("c"), 1), (f("z"), 0)];
+        let sets = [0u16, 0, 1, 1, 2, 2];
+        assert_eq!(folds(&sets), sets.to_vec());
+        let pred = held_out_predictions(&["no", "yes"], &data, &folds(&sets), &FeatureNames::default(), TrainOptions::default());
+        assert!(pred.iter().all(|p| p.len() == 2));
+        // "a" was only in folder 0: unseen when folder 0 is predicted.
+        assert!(pred[0][1] < 0.6, "{pred:?}");
+        // With two folders or fewer, every fifth example is a fold.
+        assert_eq!(folds(&[0, 0, 1, 1, 1, 1]), vec![0, 1, 2, 3, 4, 0]);
     }
 }

@@ -211,7 +211,9 @@ pub struct TrainArgs {
     /// and its labelled sub-folders but `dev` and the blind sets (`blind…`).
     #[arg(long = "train", value_name = "DIR")]
     pub train: Vec<PathBuf>,
-    /// The development folder settings and thresholds are chosen on.
+    /// The development folder: models trained without it are measured on
+    /// it, then it joins the final fit (settings and thresholds are chosen
+    /// on the training folders, each predicted by a model trained on the others).
     #[arg(long, value_name = "DIR", default_value = "tests/corpus/dev")]
     pub dev: PathBuf,
     /// Where the model files go (a playbook's `model/` folder).
@@ -224,11 +226,6 @@ pub struct TrainArgs {
     /// models can then be measured on it).
     #[arg(long)]
     pub without_dev: bool,
-    /// Also cross-validate each model's chosen settings on the training
-    /// data in K folds (0: not), a steadier figure than the small
-    /// development set for comparing two versions of the features.
-    #[arg(long, value_name = "K", default_value_t = 0, value_parser = clap::value_parser!(usize))]
-    pub cv: usize,
 }
 
 /// Options shared by commands that run Whisper.

@@ -14,7 +14,7 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
     let dev = Corpus::read(std::slice::from_ref(&args.dev))?;
     let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     println!(
-        "training on {} ({} customer, {} agent turns); choosing on {} ({} customer, {} agent turns)",
+        "training on {} ({} customer, {} agent turns; settings chosen on each folder predicted by a model trained on the others); development set {} ({} customer, {} agent turns)",
         names.join(", "),
         train_set.customer.len(),
         train_set.agent.len(),
@@ -22,17 +22,16 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
         dev.customer.len(),
         dev.agent.len()
     );
-    let report = train(&lex, &train_set, &dev, !args.without_dev, args.cv)?;
+    let report = train(&lex, &train_set, &dev, !args.without_dev)?;
     println!(
-        "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>9} {:>9} {:>8} {:>9} {:>9}",
-        "model", "balanced", "epochs", "l2", "min", "threshold", "dev score", "cv score", "examples", "features"
+        "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>9} {:>14} {:>9} {:>9}",
+        "model", "balanced", "epochs", "l2", "min", "threshold", "held-out score", "examples", "features"
     );
     for c in &report.choices {
         let t = c.threshold.map_or("-".to_string(), |t| format!("{t:.2}"));
-        let cv = c.cv_score.map_or("-".to_string(), |s| format!("{s:.3}"));
         println!(
-            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>9} {:>9.3} {:>8} {:>9} {:>9}",
-            c.model, c.options.balance, c.options.epochs, c.options.l2, c.options.min_count, t, c.dev_score, cv, c.examples, c.features
+            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>9} {:>14.3} {:>9} {:>9}",
+            c.model, c.options.balance, c.options.epochs, c.options.l2, c.options.min_count, t, c.held_out_score, c.examples, c.features
         );
     }
     println!("\ndevelopment set, rules alone:\n{}", report.dev_rules_only.render(false));
