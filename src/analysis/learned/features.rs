@@ -126,7 +126,9 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 }
 
 /// A feature's id: the 64-bit FNV-1a hash of its name. Models are stored
-/// by name and looked up by id, so the analysis never builds a name.
+/// by name and looked up by id, so the analysis never builds a name (two
+/// names with one id, under one chance in 10^8 for the largest model's
+/// 400 000 features, would share a weight).
 pub fn id(name: &str) -> u64 {
     fnv(FNV_OFFSET, name.as_bytes())
 }
@@ -152,16 +154,6 @@ impl Features {
     /// Ids and names (training).
     pub fn named() -> Self {
         Self { names: Some(Vec::with_capacity(512)), ..Self::new() }
-    }
-
-    /// Features from names (tests, tools).
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut f = Self::named();
-        for n in names {
-            f.add(n);
-        }
-        f.finish();
-        f
     }
 
     fn begin(&mut self) {
@@ -241,16 +233,6 @@ impl Features {
     /// `(id, name)` of each feature (empty unless made with [`Features::named`]).
     pub fn names(&self) -> &[(u64, String)] {
         self.names.as_deref().unwrap_or(&[])
-    }
-
-    /// Number of features.
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
     }
 }
 
