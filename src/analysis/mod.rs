@@ -153,6 +153,14 @@ struct CustomerDetection {
     rule_cues: bool,
 }
 
+/// What the four lexicons found in a customer's words.
+struct CustomerHits {
+    churn: Vec<lexicon::Hit>,
+    reason: Vec<lexicon::Hit>,
+    emotion: Vec<lexicon::Hit>,
+    agent: Vec<lexicon::Hit>,
+}
+
 /// Below this churn probability the model overrules a loose rule cue
 /// (chosen on the development set).
 const CHURN_VETO: f32 = 0.3;
@@ -286,19 +294,38 @@ impl CallAnalysis {
         out
     }
 
-    /// What the lexicons find in a customer's words (one chunk of them).
-    fn detect_customer(&self, norm: &Normalized) -> CustomerDetection {
-        let mut churn_hits = self.lex.churn.find(norm);
-        let mut reason_hits = self.lex.reason.find(norm);
-        let mut emotion_hits = self.lex.emotion.find(norm);
-        let mut agent_hits = self.lex.agent.find(norm);
-        lexicon::drop_cross_word_guesses(norm, &mut [&mut churn_hits, &mut reason_hits, &mut emotion_hits, &mut agent_hits]);
-        let detail = churn::churn_intent(norm, &churn_hits, &reason_hits);
-        let (scores, reason_why) = reason::reason_scores(norm, &reason_hits, &detail);
-        let (text_anger, anger_why) = emotion::text_anger(norm, &emotion_hits);
-        let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(&churn_hits));
+    /// What the four lexicons find in a customer's words, without
+    /// sound-alike guesses across common words.
+    fn customer_hits(&self, norm: &Normalized) -> CustomerHits {
+        let mut h = CustomerHits {
+            churn: self.lex.churn.find(norm),
+            reason: self.lex.reason.find(norm),
+            emotion: self.lex.emotion.find(norm),
+            agent: self.lex.agent.find(norm),
+        };
+        lexicon::drop_cross_word_guesses(norm, &mut [&mut h.churn, &mut h.reason, &mut h.emotion, &mut h.agent]);
+        h
+    }
+
+    /// What the agent lexicon finds in an agent's words (a turn or a
+    /// clause), without sound-alike guesses across common words.
+    fn agent_hits(&self, norm: &Normalized) -> Vec<lexicon::Hit> {
+        let mut h = self.lex.agent.find(norm);
+        lexicon::drop_cross_word_guesses(norm, &mut [&mut h]);
+        h
+    }
+
+    /// What the rules alone decide about a customer's words, and the hits
+    /// they decided on.
+    fn customer_rules(&self, norm: &Normalized) -> (CustomerHits, CustomerDetection) {
+        let hits = self.customer_hits(norm);
+        let (churn_hits, reason_hits, emotion_hits, agent_hits) = (&hits.churn, &hits.reason, &hits.emotion, &hits.agent);
+        let detail = churn::churn_intent(norm, churn_hits, reason_hits);
+        let (scores, reason_why) = reason::reason_scores(norm, reason_hits, &detail);
+        let (text_anger, anger_why) = emotion::text_anger(norm, emotion_hits);
+        let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(churn_hits));
         let rule_cues = !detail.why.is_empty();
-        let mut d = CustomerDetection {
+        let d = CustomerDetection {
             churn: detail.churn,
             churn_why: detail.why,
             conditional: detail.conditional,
@@ -313,25 +340,32 @@ impl CallAnalysis {
             firm: detail.firm,
             rule_cues,
         };
-        let m = &self.lex.models;
-        if !m.churn.is_empty() {
-            let rules = learned::RuleView {
-                churn: d.churn.intent,
-                conditional: d.conditional,
-                declined: d.declined,
-                reason: reason::best_reason(&d.scores),
-                anger: d.text_anger,
-            };
+        (hits, d)
+    }
+
+    /// The learned models' features of a customer's words, added to `f`.
+    fn customer_model_features(norm: &Normalized, hits: &CustomerHits, d: &CustomerDetection, f: &mut learned::Features) {
+        let rules = learned::RuleView {
+            churn: d.churn.intent,
+            conditional: d.conditional,
+            declined: d.declined,
+            reason: reason::best_reason(&d.scores),
+            anger: d.text_anger,
+        };
+        let by_lexicon = [("churn", hits.churn.as_slice()), ("reason", &hits.reason), ("emotion", &hits.emotion), ("agent", &hits.agent)];
+        learned::customer_features(norm, by_lexicon, &rules, f);
+    }
+
+    /// What the lexicons and the models find in a customer's words (one
+    /// chunk of them).
+    fn detect_customer(&self, norm: &Normalized) -> CustomerDetection {
+        let (hits, mut d) = self.customer_rules(norm);
+        if !self.lex.models.churn.is_empty() {
             let mut f = learned::Features::new();
-            learned::customer_features(
-                norm,
-                [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)],
-                &rules,
-                &mut f,
-            );
+            Self::customer_model_features(norm, &hits, &d, &mut f);
             self.apply_customer_models(f.ids(), &mut d);
         }
-        d.reply = agent::customer_turn(&agent_hits, d.churn.intent);
+        d.reply = agent::customer_turn(&hits.agent, d.churn.intent);
         d
     }
 
@@ -426,8 +460,7 @@ impl CallAnalysis {
             if bare.is_empty() {
                 continue;
             }
-            let mut h = self.lex.agent.find(&c);
-            lexicon::drop_cross_word_guesses(&c, &mut [&mut h]);
+            let h = self.agent_hits(&c);
             f.clear();
             learned::agent_features(&c, &h, &mut f);
             let p = m.inflaming.probability(f.ids());
@@ -444,29 +477,9 @@ impl CallAnalysis {
     /// The learned models' features of a customer's words, named (for training).
     pub fn customer_features(&self, text: &str) -> learned::Features {
         let norm = Normalized::new(text);
-        let mut churn_hits = self.lex.churn.find(&norm);
-        let mut reason_hits = self.lex.reason.find(&norm);
-        let mut emotion_hits = self.lex.emotion.find(&norm);
-        let mut agent_hits = self.lex.agent.find(&norm);
-        lexicon::drop_cross_word_guesses(&norm, &mut [&mut churn_hits, &mut reason_hits, &mut emotion_hits, &mut agent_hits]);
-        let detail = churn::churn_intent(&norm, &churn_hits, &reason_hits);
-        let (scores, _) = reason::reason_scores(&norm, &reason_hits, &detail);
-        let (text_anger, _) = emotion::text_anger(&norm, &emotion_hits);
-        let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(&churn_hits));
-        let rules = learned::RuleView {
-            churn: detail.churn.intent,
-            conditional: detail.conditional,
-            declined,
-            reason: reason::best_reason(&scores),
-            anger: text_anger,
-        };
+        let (hits, d) = self.customer_rules(&norm);
         let mut f = learned::Features::named();
-        learned::customer_features(
-            &norm,
-            [("churn", &churn_hits), ("reason", &reason_hits), ("emotion", &emotion_hits), ("agent", &agent_hits)],
-            &rules,
-            &mut f,
-        );
+        Self::customer_model_features(&norm, &hits, &d, &mut f);
         f
     }
 
@@ -474,22 +487,18 @@ impl CallAnalysis {
     /// turn and each clause with its text (for training).
     pub fn agent_features(&self, text: &str) -> (learned::Features, Vec<(String, learned::Features)>) {
         let norm = Normalized::new(text);
-        let mut hits = self.lex.agent.find(&norm);
-        lexicon::drop_cross_word_guesses(&norm, &mut [&mut hits]);
         let clauses = norm
             .clauses()
             .into_iter()
             .filter(|c| c.chars.iter().any(|ch| !ch.is_ascii_punctuation()))
             .map(|c| {
-                let mut h = self.lex.agent.find(&c);
-                lexicon::drop_cross_word_guesses(&c, &mut [&mut h]);
                 let mut f = learned::Features::named();
-                learned::agent_features(&c, &h, &mut f);
+                learned::agent_features(&c, &self.agent_hits(&c), &mut f);
                 (c.chars.iter().collect::<String>(), f)
             })
             .collect();
         let mut f = learned::Features::named();
-        learned::agent_features(&norm, &hits, &mut f);
+        learned::agent_features(&norm, &self.agent_hits(&norm), &mut f);
         (f, clauses)
     }
 
@@ -639,8 +648,7 @@ impl CallAnalysis {
         let (a, a_why) = chunked(
             norm,
             |n| {
-                let mut hits = self.lex.agent.find(n);
-                lexicon::drop_cross_word_guesses(n, &mut [&mut hits]);
+                let hits = self.agent_hits(n);
                 let (mut a, mut w) = agent::agent_turn(n, &hits);
                 if !self.lex.models.empathy.is_empty() {
                     self.apply_agent_models(n, &hits, &mut a, &mut w);
