@@ -166,6 +166,30 @@ fn a_follow_through_after_push_back_is_churn_only_in_context() {
 }
 
 #[test]
+fn taking_up_an_offer_is_an_acceptance_unless_leaving_was_said() {
+    let why_has = |v: &serde_json::Value, s: &str| v["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(s));
+    let offer = "[00:04] A: 不过不用担心，我帮您开通一个免费的139邮箱，用邮箱注册就可以了\n";
+    // Nobody said they want to go: 帮我办理 takes up the offer, and the
+    // call's churn score does not rise.
+    let (_, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理吧\n"), &[]);
+    assert_eq!(v[2]["churn"]["intent"], false, "{}", v[2]);
+    assert_eq!(v[2]["customer"]["accept"], true, "{}", v[2]);
+    assert!(why_has(&v[2], "context:takes_up_offer:"), "{}", v[2]);
+    assert!(v[2]["call"]["churn_score"].as_f64().unwrap() < 0.3, "{}", v[2]);
+    // Leaving said before: the same words are not taken as an acceptance
+    // by this rule (what they mean is the model's and the rules' call).
+    let (_, v) = analyze(&format!("[00:00] C: 我要销户\n{offer}[00:12] C: 那你帮我办理吧\n"), &[]);
+    assert!(!why_has(&v[2], "context:takes_up_offer"), "{}", v[2]);
+    // A leaving word in the turn itself is never talked away.
+    let (_, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理销户吧\n"), &[]);
+    assert_eq!(v[2]["churn"]["intent"], true, "{}", v[2]);
+    assert!(!why_has(&v[2], "context:takes_up_offer"), "{}", v[2]);
+    // Without an offer just before, the rule does not apply.
+    let (_, v) = analyze("[00:00] C: 我的号码注册网站提示已经被注册过了\n[00:12] C: 那你帮我办理吧\n", &[]);
+    assert!(!why_has(&v[1], "context:takes_up_offer"), "{}", v[1]);
+}
+
+#[test]
 fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     // Three small labelled folders: settings are chosen on each folder
     // predicted by a model trained on the other two; the written models load
@@ -174,7 +198,8 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     let playbook = dir.path().join("playbook");
     let folders: Vec<String> = ["fresh", "holdout", "train"].iter().map(|f| repo(&format!("tests/corpus/{f}")).display().to_string()).collect();
     let out_dir = playbook.join("model");
-    let mut args = vec!["train", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap()];
+    let misses = dir.path().join("held_out_misses.tsv");
+    let mut args = vec!["train", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap(), "--held-out-misses", misses.to_str().unwrap()];
     for f in &folders {
         args.extend(["--train", f.as_str()]);
     }
@@ -183,6 +208,25 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     assert!(text.contains("held-out score") && text.contains("models written to"), "{text}");
     let churn = std::fs::read_to_string(out_dir.join("churn.tsv")).unwrap();
     assert!(churn.starts_with("#classes\tno\tyes\n") && churn.lines().count() > 100, "{}", &churn[..churn.len().min(300)]);
+    // The training lines the held-out models got wrong, for the trainer to
+    // check: each names its model, folder, label and the decision, and each
+    // is a line of the folder it names.
+    let misses = std::fs::read_to_string(&misses).unwrap();
+    let mut lines = misses.lines();
+    assert_eq!(lines.next(), Some("model\tfolder\tlabel\tdecided\tprobability_of_label\ttext"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert!(rows.iter().any(|r| r[0] == "churn") && rows.iter().any(|r| r[0] == "reason"), "{misses}");
+    for r in &rows {
+        assert_eq!(r.len(), 6, "{r:?}");
+        assert_ne!(r[2], r[3], "a miss is a line decided otherwise than labelled: {r:?}");
+        let p: f32 = r[4].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{r:?}");
+        assert!(folders.iter().any(|f| f == r[1]), "{r:?}");
+        if ["churn", "reason", "emotion"].contains(&r[0]) {
+            let corpus = std::fs::read_to_string(std::path::Path::new(r[1]).join("customer.tsv")).unwrap();
+            assert!(corpus.lines().any(|l| l.split('\t').next() == Some(r[5])), "{r:?} is not a line of {}", r[1]);
+        }
+    }
     // The playbook with these models: `why` names them.
     let (out, v) = analyze("C: 下个月合同到期我就不续了\n", &["--playbook", playbook.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

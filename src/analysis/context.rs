@@ -1,5 +1,5 @@
 //! Context across turns: what a customer's words mean can depend on the
-//! turn before. Two cases are handled:
+//! turn before. Three cases are handled:
 //!
 //! - **A statement completed in the next turn.** The recogniser cuts
 //!   speech at pauses, so "如果下个月还这样，" and "我就换别家了" can arrive
@@ -11,6 +11,12 @@
 //!   leaving only in context: the customer said earlier in the call that
 //!   they want to go and the agent's last turn was an offer or a refusal.
 //!   Then the turn counts as churn intent (`why`: `context:…`).
+//! - **Taking up an offer.** "那你帮我办理吧" right after the agent offered
+//!   something, from a customer who has not said in this call that they
+//!   want to go, accepts the offer, whatever the churn model makes of 办理
+//!   (a word it mostly saw next to 销户). It applies only when the turn
+//!   holds an acceptance word and no leaving cue the rules know of
+//!   (`why`: `context:takes_up_offer:…`).
 
 /// A customer final at most this long after the previous one (seconds of
 /// call time, end to start) may complete it.
@@ -28,6 +34,8 @@ pub struct TurnContext {
     last_customer: Option<(String, f64)>,
     /// The agent's last final turn offered something or refused.
     agent_pushed_back: bool,
+    /// The agent's last final turn offered something.
+    agent_offered: bool,
 }
 
 impl TurnContext {
@@ -41,6 +49,11 @@ impl TurnContext {
     /// True when the agent's last final turn was an offer or a refusal.
     pub fn agent_pushed_back(&self) -> bool {
         self.agent_pushed_back
+    }
+
+    /// True when the agent's last final turn offered something.
+    pub fn agent_offered(&self) -> bool {
+        self.agent_offered
     }
 
     /// A customer final was analysed. Only one the recogniser left open
@@ -58,6 +71,7 @@ impl TurnContext {
     /// refusal, a rule) counts as push-back.
     pub fn agent_final(&mut self, proposal: bool, inflaming: bool) {
         self.agent_pushed_back = proposal || inflaming;
+        self.agent_offered = proposal;
     }
 }
 

@@ -151,6 +151,10 @@ struct CustomerDetection {
     /// The rules noted some churn cue (a leaving word, also a negated,
     /// third-party or past one).
     rule_cues: bool,
+    /// The acceptance word the turn holds (好，就这么办), if any, when it
+    /// neither insists nor follows through: an acceptance unless the turn
+    /// means leaving.
+    accept_word: Option<String>,
 }
 
 /// What the four lexicons found in a customer's words.
@@ -194,6 +198,7 @@ impl CustomerDetection {
         self.threat |= b.threat;
         self.follow_through = self.follow_through.or(b.follow_through);
         self.rule_cues |= b.rule_cues;
+        self.accept_word = self.accept_word.or(b.accept_word);
         self
     }
 }
@@ -339,6 +344,11 @@ impl CallAnalysis {
             follow_through: agent_hits.iter().find(|h| h.group == "follow_through").map(|h| h.term.clone()),
             firm: detail.firm,
             rule_cues,
+            accept_word: if agent::customer_turn(agent_hits, false).accept {
+                agent_hits.iter().find(|h| h.group == "accept").map(|h| h.term.clone())
+            } else {
+                None
+            },
         };
         (hits, d)
     }
@@ -504,7 +514,9 @@ impl CallAnalysis {
 
     fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
         let mut d = chunked(norm, |n| self.detect_customer(n), CustomerDetection::merge);
-        if !d.churn.intent {
+        if d.churn.intent {
+            self.take_up_offer(&mut d);
+        } else {
             self.apply_context(turn, &mut d);
         }
         why.extend(d.churn_why.iter().cloned());
@@ -563,6 +575,24 @@ impl CallAnalysis {
             d.churn = Churn { intent: true, score: d.churn.score.max(self.cfg.churn_threshold) };
             d.churn_why.push(format!("context:follow_through:{term} (after an offer or a refusal, churn said before)"));
         }
+    }
+
+    /// A turn the churn model alone reads as leaving that takes up the
+    /// agent's offer (an acceptance): an acceptance word, no leaving cue the rules know of,
+    /// right after an offer, from a customer who has not said in this call
+    /// that they want to go (see [`context`]).
+    fn take_up_offer(&self, d: &mut CustomerDetection) {
+        let Some(word) = d.accept_word.clone() else {
+            return;
+        };
+        if d.rule_cues || self.progress.churn_turns > 0 || !self.context.agent_offered() {
+            return;
+        }
+        // Not leaving: the turn adds no risk to the call (`why` keeps the
+        // model's own figure).
+        d.churn = Churn { intent: false, score: 0.0 };
+        d.reply.accept = true;
+        d.churn_why.push(format!("context:takes_up_offer:{word} (right after an offer, no leaving said before)"));
     }
 
     fn trend(&self, now: f64, anger: f32) -> Trend {

@@ -52,11 +52,17 @@ pub struct TrainOptions {
     /// Features seen in fewer training examples than this are ignored
     /// (a one-off n-gram only teaches the model that one line).
     pub min_count: usize,
+    /// Models averaged into one (1: a single model). With `k`, each of `k`
+    /// models is trained without a different `1/k` of the examples and
+    /// the weights are averaged: one model's quirks (a phrase only a few
+    /// lines teach, the order it saw them in) are outvoted, and it costs
+    /// nothing at run time, the average being one linear model.
+    pub bags: usize,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { epochs: 30, rate: 0.3, l2: 1e-4, balance: true, min_count: 1 }
+        Self { epochs: 30, rate: 0.3, l2: 1e-4, balance: true, min_count: 1, bags: 1 }
     }
 }
 
@@ -80,8 +86,60 @@ type ClassWeights = Vec<(f32, FxHashMap<u64, f32>)>;
 
 impl LogReg {
     /// Trains on `(feature ids, class index)` examples; `names` names the
-    /// ids (a feature without a name is kept under its id in hex).
+    /// ids (a feature without a name is kept under its id in hex). With
+    /// `opts.bags` above 1, the average of that many models, each trained
+    /// without a different share of the examples.
     pub fn train(classes: &[&str], data: &[(Vec<u64>, usize)], names: &FeatureNames, opts: TrainOptions) -> Self {
+        if opts.bags <= 1 || data.len() < opts.bags {
+            return Self::train_one(classes, data, names, opts);
+        }
+        let k = opts.bags;
+        // Example i is left out of bag `share(i)`: each example is missing
+        // from exactly one bag, the same one every time.
+        let share = |i: usize| ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % k;
+        let single = TrainOptions { bags: 1, ..opts };
+        let models: Vec<Self> = (0..k)
+            .map(|b| {
+                let part: Vec<(Vec<u64>, usize)> = data.iter().enumerate().filter(|(i, _)| share(*i) != b).map(|(_, e)| e.clone()).collect();
+                Self::train_one(classes, &part, names, single)
+            })
+            .collect();
+        Self::average(&models, names)
+    }
+
+    /// The model whose scores are the mean of `models`' scores (same
+    /// classes): biases and weights averaged.
+    fn average(models: &[Self], names: &FeatureNames) -> Self {
+        let Some(first) = models.first() else {
+            return Self::none();
+        };
+        let k = first.classes.len().max(2);
+        let binary = k == 2;
+        let n = models.len() as f32;
+        let mut w: ClassWeights = vec![(0.0, FxHashMap::default()); k];
+        for m in models {
+            let (stride, skip) = (m.stride(), usize::from(binary));
+            for (c, b) in m.biases.iter().enumerate() {
+                if let Some(cw) = w.get_mut(c) {
+                    cw.0 += b / n;
+                }
+            }
+            for (id, row) in &m.index {
+                for c in 0..stride {
+                    let v = m.rows.get(*row as usize * stride + c).copied().unwrap_or(0.0);
+                    if let Some((_, ws)) = w.get_mut(c + skip) {
+                        *ws.entry(*id).or_insert(0.0) += v / n;
+                    }
+                }
+            }
+        }
+        for (_, ws) in &mut w {
+            ws.retain(|_, v| v.abs() >= 1e-3);
+        }
+        Self::from_class_weights(first.classes.clone(), w, names)
+    }
+
+    fn train_one(classes: &[&str], data: &[(Vec<u64>, usize)], names: &FeatureNames, opts: TrainOptions) -> Self {
         let k = classes.len().max(2);
         let binary = k == 2;
         let mut w: ClassWeights = vec![(0.0, FxHashMap::default()); k];
@@ -338,6 +396,32 @@ mod tests {
                 id(s)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_bagged_model_scores_the_mean_of_its_models_and_is_repeatable() {
+        let mut names = FeatureNames::default();
+        let data: Vec<(Vec<u64>, usize)> = (0..40)
+            .map(|i| {
+                let y = i % 2;
+                let words: &[&str] = if y == 1 { &["走", "换"] } else { &["修", "问"] };
+                (f(&[words[i % 4 / 2], if i % 3 == 0 { "也" } else { "还" }], &mut names), y)
+            })
+            .collect();
+        let opts = TrainOptions { bags: 4, ..TrainOptions::default() };
+        let a = LogReg::train(&["no", "yes"], &data, &names, opts);
+        assert_eq!(a, LogReg::train(&["no", "yes"], &data, &names, opts), "same data, same model");
+        let one = LogReg::train(&["no", "yes"], &data, &names, TrainOptions::default());
+        assert_ne!(a, one);
+        assert!(a.probability(&f(&["走"], &mut names)) > 0.5 && a.probability(&f(&["修"], &mut names)) < 0.5);
+        // Averaging two models: the logit of the average is the mean logit.
+        let other = LogReg::train(&["no", "yes"], &data[..20], &names, TrainOptions::default());
+        let avg = LogReg::average(&[one.clone(), other.clone()], &names);
+        let logit = |p: f32| (p / (1.0 - p)).ln();
+        for x in [f(&["走", "也"], &mut names), f(&["问"], &mut names), vec![]] {
+            let want = (logit(one.probability(&x)) + logit(other.probability(&x))) / 2.0;
+            assert!((logit(avg.probability(&x)) - want).abs() < 0.01, "{x:?}");
+        }
     }
 
     #[test]

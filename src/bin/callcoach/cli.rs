@@ -59,7 +59,7 @@ pub enum Command {
     /// label), every set under the folder separately.
     Eval(EvalArgs),
     /// Train the analysis models on labelled corpora (settings chosen on
-    /// the development set) and write them into a playbook's `model/`.
+    /// held-out folders) and write them into a playbook's `model/`.
     Train(TrainArgs),
     /// Work with a playbook (coaching cards and lexicons).
     #[command(subcommand)]
@@ -226,6 +226,11 @@ pub struct TrainArgs {
     /// models can then be measured on it).
     #[arg(long)]
     pub without_dev: bool,
+    /// Write every training turn its held-out model got wrong to FILE (TSV:
+    /// model, folder, label, decided, probability of the label, text; the
+    /// most confident misses first, where a label is most likely wrong).
+    #[arg(long, value_name = "FILE")]
+    pub held_out_misses: Option<PathBuf>,
 }
 
 /// Options shared by commands that run Whisper.

@@ -1,7 +1,7 @@
 //! `callcoach train`: fit the analysis models and write them as playbook data.
 
 use anyhow::{Context, Result};
-use callcoach::analysis::learned::train::{default_train_dirs, train, Corpus};
+use callcoach::analysis::learned::train::{default_train_dirs, train, Choice, Corpus, HeldOutMiss};
 use callcoach::config::Config;
 
 use super::load_lexicons;
@@ -24,18 +24,33 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
     );
     let report = train(&lex, &train_set, &dev, !args.without_dev)?;
     println!(
-        "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>9} {:>14} {:>9} {:>9}",
-        "model", "balanced", "epochs", "l2", "min", "threshold", "held-out score", "examples", "features"
+        "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>14} {:>13} {:>9} {:>9}",
+        "model", "balanced", "epochs", "l2", "min", "bags", "threshold", "held-out score", "single model", "examples", "features"
     );
     for c in &report.choices {
         let t = c.threshold.map_or("-".to_string(), |t| format!("{t:.2}"));
         println!(
-            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>9} {:>14.3} {:>9} {:>9}",
-            c.model, c.options.balance, c.options.epochs, c.options.l2, c.options.min_count, t, c.held_out_score, c.examples, c.features
+            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>5} {:>9} {:>14.3} {:>13.3} {:>9} {:>9}",
+            c.model,
+            c.options.balance,
+            c.options.epochs,
+            c.options.l2,
+            c.options.min_count,
+            c.options.bags,
+            t,
+            c.held_out_score,
+            c.held_out_single_score,
+            c.examples,
+            c.features
         );
     }
     println!("\ndevelopment set, rules alone:\n{}", report.dev_rules_only.render(false));
     println!("development set, rules and the models trained without it:\n{}", report.dev.render(false));
+    if let Some(path) = &args.held_out_misses {
+        write_misses(path, &report.choices).with_context(|| format!("writing the held-out misses to {}", path.display()))?;
+        let n: usize = report.choices.iter().map(|c| c.held_out_misses.len()).sum();
+        println!("{n} held-out misses written to {}", path.display());
+    }
     if args.dry_run {
         println!("--dry-run: models not written");
         return Ok(());
@@ -44,4 +59,17 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
     let on = if args.without_dev { "the training sets alone" } else { "the training and development sets together" };
     println!("models written to {} (trained on {on})", args.out.display());
     Ok(())
+}
+
+/// The held-out misses as TSV, per model the most confident first.
+fn write_misses(path: &std::path::Path, choices: &[Choice]) -> std::io::Result<()> {
+    let mut out = String::from("model\tfolder\tlabel\tdecided\tprobability_of_label\ttext\n");
+    for c in choices {
+        let mut misses: Vec<&HeldOutMiss> = c.held_out_misses.iter().collect();
+        misses.sort_by(|a, b| a.probability_of_label.total_cmp(&b.probability_of_label));
+        for m in misses {
+            out.push_str(&format!("{}\t{}\t{}\t{}\t{:.2}\t{}\n", c.model, m.folder.display(), m.expected, m.got, m.probability_of_label, m.text));
+        }
+    }
+    std::fs::write(path, out)
 }
