@@ -39,8 +39,21 @@ fn a_board_killed_mid_call_and_restarted_loses_nothing_and_stores_nothing_twice(
     let id = wait_for(Duration::from_secs(60), || {
         let v = get_json(&format!("{url}/api/calls"), &sup);
         v["calls"].as_array().and_then(|c| c.first()).filter(|c| c["last_seq"].as_u64().unwrap_or(0) >= 5).map(|c| c["call_id"].as_str().unwrap().to_string())
-    })
-    .expect("the call reaches the board");
+    });
+    let Some(id) = id else {
+        // Say why: what the agent printed and what the board holds.
+        let mut replay = replay;
+        let _ = replay.kill();
+        let out = replay.wait_with_output().unwrap();
+        let calls = get_json(&format!("{url}/api/calls"), &sup);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last: Vec<&str> = stdout.lines().rev().take(8).collect();
+        panic!(
+            "the call did not reach the board within 60 s\nboard calls: {calls}\nagent stdout (last lines, newest first):\n{}\nagent stderr:\n{}",
+            last.join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     std::thread::sleep(Duration::from_secs(4));
     let before = seqs_of(&url, &sup, &id);
     board.kill_hard();
