@@ -17,11 +17,16 @@ pub const SESSION_HOURS: i64 = 12;
 #[error("{0}")]
 pub struct AuthError(pub String);
 
-/// A new random token (URL-safe, 43 characters).
+/// What every new token starts with: it names the token's kind, and a
+/// token never starts with `-`, which a command line would read as an
+/// option (`--token -iX…` failed one time in 64 with the bare base64).
+pub const TOKEN_PREFIX: &str = "cc_";
+
+/// A new random token: [`TOKEN_PREFIX`] and 43 URL-safe characters (256 bits).
 pub fn new_token() -> Result<String, AuthError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AuthError(format!("no randomness from the system: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// The stored form of a token.
@@ -60,7 +65,12 @@ mod tests {
     fn tokens_are_random_and_stored_hashed() {
         let (a, b) = (new_token().unwrap(), new_token().unwrap());
         assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);
+        // Never read as a command-line option.
+        for _ in 0..2000 {
+            let t = new_token().unwrap();
+            assert!(t.starts_with(TOKEN_PREFIX) && !t.starts_with('-'), "{t}");
+        }
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), a);
     }
