@@ -110,9 +110,13 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     let pa = Pulse::start();
     let child: Child = pa.spawn_run(&model, 16);
     std::thread::sleep(Duration::from_millis(2000));
-    // The customer starts talking; 3 s in, the customer device disappears.
+    // The customer starts talking; 3.5 s into the 4.1 s sentence, after
+    // 我要销户 and before its end, the customer device disappears. (At 3 s
+    // the cut could fall on 销户 itself, and the recogniser once heard the
+    // clipped word as 相互: the test then measured the recogniser, not
+    // what capture keeps.)
     let mut play = pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_cancel.wav").to_str().unwrap()]).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_millis(3500));
     let modules = String::from_utf8_lossy(&pa.cmd("pactl").args(["list", "short", "modules"]).output().unwrap().stdout).to_string();
     let id = modules.lines().find(|l| l.contains("sink_name=customer")).and_then(|l| l.split_whitespace().next()).unwrap().to_string();
     assert!(pa.cmd("pactl").args(["unload-module", &id]).status().unwrap().success());
