@@ -95,11 +95,12 @@ pub fn agent_turn(text: &Normalized, hits: &[Hit]) -> (AgentTurn, Vec<String>) {
     (turn, why)
 }
 
-/// What a customer turn says about a proposal.
-pub fn customer_turn(hits: &[Hit], churn_intent: bool) -> CustomerTurn {
+/// What a customer turn's words say about a proposal (the caller withdraws
+/// an acceptance when the same words say leaving).
+pub fn customer_turn(hits: &[Hit]) -> CustomerTurn {
     let any = |g: &str| hits.iter().any(|h| h.group == g);
     let insist = any("insist");
     // "还是给我办了" holds 给我办 but follows through on leaving: not an acceptance.
-    let accept = any("accept") && !insist && !any("follow_through") && !churn_intent;
+    let accept = any("accept") && !insist && !any("follow_through");
     CustomerTurn { accept, insist, think_it_over: any("think_it_over") }
 }

@@ -330,6 +330,10 @@ impl CallAnalysis {
         let (text_anger, anger_why) = emotion::text_anger(norm, emotion_hits);
         let declined = detail.declined || (!detail.churn.intent && churn::declined_without_action(churn_hits));
         let rule_cues = !detail.why.is_empty();
+        // What the words say about a proposal; an acceptance is withdrawn
+        // in `detect_customer` once leaving is decided.
+        let reply = agent::customer_turn(agent_hits);
+        let accept_word = if reply.accept { agent_hits.iter().find(|h| h.group == "accept").map(|h| h.term.clone()) } else { None };
         let d = CustomerDetection {
             churn: detail.churn,
             churn_why: detail.why,
@@ -339,16 +343,12 @@ impl CallAnalysis {
             reason_why,
             text_anger,
             anger_why,
-            reply: CustomerTurn::default(),
+            reply,
             threat: emotion_hits.iter().any(|h| h.group == "threat"),
             follow_through: agent_hits.iter().find(|h| h.group == "follow_through").map(|h| h.term.clone()),
             firm: detail.firm,
             rule_cues,
-            accept_word: if agent::customer_turn(agent_hits, false).accept {
-                agent_hits.iter().find(|h| h.group == "accept").map(|h| h.term.clone())
-            } else {
-                None
-            },
+            accept_word,
         };
         (hits, d)
     }
@@ -375,7 +375,8 @@ impl CallAnalysis {
             Self::customer_model_features(norm, &hits, &d, &mut f);
             self.apply_customer_models(f.ids(), &mut d);
         }
-        d.reply = agent::customer_turn(&hits.agent, d.churn.intent);
+        // Leaving said in the same words is no acceptance (还是给我办了).
+        d.reply.accept &= !d.churn.intent;
         d
     }
 
