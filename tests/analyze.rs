@@ -167,26 +167,45 @@ fn a_follow_through_after_push_back_is_churn_only_in_context() {
 
 #[test]
 fn taking_up_an_offer_is_an_acceptance_unless_leaving_was_said() {
+    // Round 6's churn model read 办理 as leaving, round 7's does not: the
+    // rule is tested with a playbook whose churn model does (办理 -> 0.95),
+    // and the outcome with the built-in models too.
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("playbook");
+    std::fs::create_dir_all(playbook.join("model")).unwrap();
+    std::fs::write(playbook.join("model/churn.tsv"), "#classes\tno\tyes\nyes\t<bias>\t-3\nyes\tc:办理\t6\n").unwrap();
+    let reads_banli_as_leaving = ["--playbook", playbook.to_str().unwrap()];
     let why_has = |v: &serde_json::Value, s: &str| v["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(s));
     let offer = "[00:04] A: 不过不用担心，我帮您开通一个免费的139邮箱，用邮箱注册就可以了\n";
-    // Nobody said they want to go: 帮我办理 takes up the offer, and the
-    // call's churn score does not rise.
-    let (_, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理吧\n"), &[]);
-    assert_eq!(v[2]["churn"]["intent"], false, "{}", v[2]);
-    assert_eq!(v[2]["customer"]["accept"], true, "{}", v[2]);
-    assert!(why_has(&v[2], "context:takes_up_offer:"), "{}", v[2]);
-    assert!(v[2]["call"]["churn_score"].as_f64().unwrap() < 0.3, "{}", v[2]);
-    // Leaving said before: the same words are not taken as an acceptance
-    // by this rule (what they mean is the model's and the rules' call).
-    let (_, v) = analyze(&format!("[00:00] C: 我要销户\n{offer}[00:12] C: 那你帮我办理吧\n"), &[]);
-    assert!(!why_has(&v[2], "context:takes_up_offer"), "{}", v[2]);
-    // A leaving word in the turn itself is never talked away.
-    let (_, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理销户吧\n"), &[]);
-    assert_eq!(v[2]["churn"]["intent"], true, "{}", v[2]);
-    assert!(!why_has(&v[2], "context:takes_up_offer"), "{}", v[2]);
-    // Without an offer just before, the rule does not apply.
-    let (_, v) = analyze("[00:00] C: 我的号码注册网站提示已经被注册过了\n[00:12] C: 那你帮我办理吧\n", &[]);
-    assert!(!why_has(&v[1], "context:takes_up_offer"), "{}", v[1]);
+    for extra in [&reads_banli_as_leaving[..], &[]] {
+        // Nobody said they want to go: 帮我办理 takes up the offer, and the
+        // call's churn score does not rise.
+        let (out, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理吧\n"), extra);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(v[2]["churn"]["intent"], false, "{extra:?} {}", v[2]);
+        assert_eq!(v[2]["customer"]["accept"], true, "{extra:?} {}", v[2]);
+        assert!(v[2]["call"]["churn_score"].as_f64().unwrap() < 0.3, "{extra:?} {}", v[2]);
+        if !extra.is_empty() {
+            assert!(why_has(&v[2], "context:takes_up_offer:"), "{}", v[2]);
+        }
+        // Leaving said before: the same words are not taken as an acceptance
+        // by this rule (what they mean is the model's and the rules' call).
+        let (_, v) = analyze(&format!("[00:00] C: 我要销户\n{offer}[00:12] C: 那你帮我办理吧\n"), extra);
+        assert!(!why_has(&v[2], "context:takes_up_offer"), "{extra:?} {}", v[2]);
+        if !extra.is_empty() {
+            assert_eq!(v[2]["churn"]["intent"], true, "{}", v[2]);
+        }
+        // A leaving word in the turn itself is never talked away.
+        let (_, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理销户吧\n"), extra);
+        assert_eq!(v[2]["churn"]["intent"], true, "{extra:?} {}", v[2]);
+        assert!(!why_has(&v[2], "context:takes_up_offer"), "{extra:?} {}", v[2]);
+        // Without an offer just before, the rule does not apply.
+        let (_, v) = analyze("[00:00] C: 我的号码注册网站提示已经被注册过了\n[00:12] C: 那你帮我办理吧\n", extra);
+        assert!(!why_has(&v[1], "context:takes_up_offer"), "{extra:?} {}", v[1]);
+        if !extra.is_empty() {
+            assert_eq!(v[1]["churn"]["intent"], true, "{}", v[1]);
+        }
+    }
 }
 
 #[test]
@@ -232,6 +251,6 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(v[0]["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("model:churn=")), "{}", v[0]);
     // A blind set is refused, naming it.
-    let err = run_fail(&["train", "--train", repo("tests/corpus/blind5").to_str().unwrap(), "--dry-run"]);
-    assert!(err.contains("blind5") && err.contains("never trained or tuned on"), "{err}");
+    let err = run_fail(&["train", "--train", repo("tests/corpus/blind7").to_str().unwrap(), "--dry-run"]);
+    assert!(err.contains("blind7") && err.contains("never trained or tuned on"), "{err}");
 }

@@ -22,7 +22,7 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
         dev.customer.len(),
         dev.agent.len()
     );
-    let report = train(&lex, &train_set, &dev, !args.without_dev)?;
+    let report = train(&lex, &train_set, &dev, !args.without_dev, args.joined_turns)?;
     println!(
         "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>14} {:>13} {:>9} {:>9}",
         "model", "balanced", "epochs", "l2", "min", "bags", "threshold", "held-out score", "single model", "examples", "features"
