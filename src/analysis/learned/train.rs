@@ -169,7 +169,7 @@ fn join_labels(a: &CustomerRow, b: &CustomerRow) -> Option<(bool, Option<Reason>
 /// set it cost churn precision and calm-vs-not (a joined turn takes the
 /// hotter emotion and the leaving label, shifting both priors) and broke
 /// two scripted dialogues.
-fn joined_turns(rows: &[CustomerRow], sets: &[u16]) -> Vec<(String, bool, Option<Reason>, Level, u16)> {
+fn joined_turns(rows: &[CustomerRow], sets: &[u16]) -> Vec<(CustomerRow, u16)> {
     let mut out = Vec::new();
     let distinct: BTreeSet<u16> = sets.iter().copied().collect();
     for set in distinct {
@@ -192,7 +192,7 @@ fn joined_turns(rows: &[CustomerRow], sets: &[u16]) -> Vec<(String, bool, Option
             }
             if let Some((churn, reason, level)) = join_labels(a, b) {
                 let text = format!("{}，{}", a.text.trim_end_matches(['。', '！', '？', '，', '.', '!', '?', ',']), b.text);
-                out.push((text, churn, reason, level, set));
+                out.push((CustomerRow { text, churn, reason, level }, set));
             }
         }
     }
@@ -215,15 +215,14 @@ fn examples(rules: &CallAnalysis, c: &Corpus, joined: bool) -> Examples {
         names: FeatureNames::default(),
     };
     let joined = if joined { joined_turns(&c.customer, &c.customer_set) } else { Vec::new() };
-    let labelled = c.customer.iter().map(|r| (r.text.as_str(), r.churn, r.reason, r.level));
-    for (text, churn, reason, level) in labelled.chain(joined.iter().map(|(t, c, r, l, _)| (t.as_str(), *c, *r, *l))) {
-        let f = ids(&rules.customer_features(text), &mut ex.names);
-        let reason = reason.and_then(|r| REASON_CLASSES.iter().position(|n| *n == r.as_str())).unwrap_or(0);
-        ex.churn.push((f.clone(), usize::from(churn)));
+    for row in c.customer.iter().chain(joined.iter().map(|(r, _)| r)) {
+        let f = ids(&rules.customer_features(&row.text), &mut ex.names);
+        let reason = row.reason.and_then(|r| REASON_CLASSES.iter().position(|n| *n == r.as_str())).unwrap_or(0);
+        ex.churn.push((f.clone(), usize::from(row.churn)));
         ex.reason.push((f.clone(), reason));
-        ex.emotion.push((f, level_index(level)));
+        ex.emotion.push((f, level_index(row.level)));
     }
-    ex.customer_set.extend(joined.iter().map(|j| j.4));
+    ex.customer_set.extend(joined.iter().map(|(_, set)| *set));
     for (row, set) in c.agent.iter().zip(&c.agent_set) {
         let (f, clauses) = rules.agent_features(&row.text);
         let f = ids(&f, &mut ex.names);
@@ -352,17 +351,14 @@ fn folds(sets: &[u16]) -> Vec<u16> {
 /// the folds' models trained on up to `threads` threads.
 fn held_out_predictions(classes: &[&str], data: &Data, folds: &[u16], names: &FeatureNames, opts: TrainOptions, threads: usize) -> Vec<Vec<f32>> {
     let distinct: Vec<u16> = folds.iter().copied().collect::<BTreeSet<u16>>().into_iter().collect();
-    let train_without = |fold: u16| {
-        let rest: Data = data.iter().zip(folds).filter(|(_, f)| **f != fold).map(|(ex, _)| ex.clone()).collect();
-        (fold, LogReg::train(classes, &rest, names, opts))
-    };
-    let per_thread = distinct.len().div_ceil(threads.max(1)).max(1);
-    let models: Vec<(u16, LogReg)> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            distinct.chunks(per_thread).map(|chunk| scope.spawn(move || chunk.iter().map(|f| train_without(*f)).collect::<Vec<_>>())).collect();
-        // A worker that panicked leaves its folds unpredicted (empty).
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
+    // A worker that panicked leaves its folds unpredicted (empty).
+    let models: Vec<(u16, LogReg)> = par_map(&distinct, threads, |fold| {
+        let rest: Data = data.iter().zip(folds).filter(|(_, f)| *f != fold).map(|(ex, _)| ex.clone()).collect();
+        (*fold, LogReg::train(classes, &rest, names, opts))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let mut pred = vec![Vec::new(); data.len()];
     for (fold, m) in &models {
         for ((x, _), (p, f)) in data.iter().zip(pred.iter_mut().zip(folds)) {
@@ -377,6 +373,23 @@ fn held_out_predictions(classes: &[&str], data: &Data, folds: &[u16], names: &Fe
 /// Cores to train on.
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `f` of each item on up to `threads` threads, in the items' order;
+/// `None` for the items of a worker that panicked.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
+    let per_thread = items.len().div_ceil(threads.max(1)).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.chunks(per_thread).map(|chunk| (chunk.len(), scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>()))).collect();
+        handles
+            .into_iter()
+            .flat_map(|(n, h)| match h.join() {
+                Ok(v) => v.into_iter().map(Some).collect::<Vec<_>>(),
+                Err(_) => std::iter::repeat_with(|| None).take(n).collect(),
+            })
+            .collect()
+    })
 }
 
 /// One model's choice.
@@ -452,28 +465,15 @@ fn pick(classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &Feat
     let score = move |pred: &[Vec<f32>], data: &Data| score(&pred[..scored.min(pred.len())], &data[..scored]);
     let settings = grid();
     let folds = folds(sets);
-    let threads = cores().clamp(1, settings.len().max(1));
-    let per_thread = settings.len().div_ceil(threads).max(1);
-    let tried: Vec<Pick> = std::thread::scope(|scope| {
-        let handles: Vec<_> = settings
-            .chunks(per_thread)
-            .map(|chunk| {
-                let folds = &folds;
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|opts| {
-                            let pred = held_out_predictions(classes, data, folds, names, *opts, 1);
-                            let (threshold, s) = score(&pred, data);
-                            Pick { opts: *opts, threshold, score: s, single_score: s, pred }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        // A worker that panicked has tried nothing.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
+    // A worker that panicked has tried nothing.
+    let tried: Vec<Pick> = par_map(&settings, cores(), |opts| {
+        let pred = held_out_predictions(classes, data, &folds, names, *opts, 1);
+        let (threshold, s) = score(&pred, data);
+        Pick { opts: *opts, threshold, score: s, single_score: s, pred }
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let mut best: Option<Pick> = None;
     for p in tried {
         if best.as_ref().is_none_or(|b| p.score > b.score + 1e-9) {
@@ -537,13 +537,8 @@ fn fit(classes: &[&str], data: &Data, names: &FeatureNames, p: &Pick) -> LogReg 
 
 /// [`fit`] for each job, on every core, in the jobs' order.
 fn fit_all(jobs: &[(&[&str], &Data, &Pick)], names: &FeatureNames) -> Vec<LogReg> {
-    let per_thread = jobs.len().div_ceil(cores()).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            jobs.chunks(per_thread).map(|chunk| scope.spawn(move || chunk.iter().map(|(c, d, p)| fit(c, d, names, p)).collect::<Vec<_>>())).collect();
-        // A worker that panicked leaves its models empty (switched off).
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![LogReg::none(); per_thread])).collect()
-    })
+    // A worker that panicked leaves its models empty (switched off).
+    par_map(jobs, cores(), |(c, d, p)| fit(c, d, names, p)).into_iter().map(|m| m.unwrap_or_else(LogReg::none)).collect()
 }
 
 /// Chooses each model's settings and threshold on held-out predictions
@@ -663,13 +658,14 @@ mod tests {
         let sets = [0u16, 0, 1, 1];
         let joined = joined_turns(&rows, &sets);
         assert!(!joined.is_empty() && joined.len() <= rows.len(), "{joined:?}");
-        for (text, _, _, _, set) in &joined {
+        for (CustomerRow { text, .. }, set) in &joined {
             let parts: Vec<&str> = text.split('，').map(|p| p.trim_end_matches('。')).collect();
             let folder: Vec<String> = rows.iter().zip(&sets).filter(|(_, s)| *s == set).map(|(r, _)| r.text.trim_end_matches('。').to_string()).collect();
             assert!(parts.iter().all(|p| folder.iter().any(|f| f.contains(p))), "{text} mixes folders");
         }
         // The same every run.
-        assert_eq!(joined_turns(&rows, &sets), joined);
+        let key = |v: &[(CustomerRow, u16)]| v.iter().map(|(r, s)| (r.text.clone(), r.churn, r.reason, r.level, *s)).collect::<Vec<_>>();
+        assert_eq!(key(&joined_turns(&rows, &sets)), key(&joined));
     }
 
     #[test]
