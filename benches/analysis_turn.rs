@@ -1,7 +1,8 @@
 //! Per-turn cost of the analysis (`cargo bench --bench analysis_turn`):
 //! every corpus line through a running call, many times; prints p50, p95,
-//! p99 and max in microseconds; then the time of one turn against its
-//! length (it grows linearly: long turns are analysed in pieces).
+//! p99 and max in microseconds; then the time of one customer turn and
+//! one agent turn against their length (it grows linearly: long turns are
+//! analysed in pieces).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,15 +42,19 @@ fn main() {
     println!("analysis per turn over {} turns ({} distinct lines)", us.len(), lines.len());
     println!("p50_us {:.0}  p95_us {:.0}  p99_us {:.0}  max_us {:.0}", q(0.5), q(0.95), q(0.99), us[us.len() - 1]);
     println!("lexicon_load_ms {load_ms:.1}");
-    // Time against length: one customer turn of n characters.
-    let unit = "我要销户你们的信号太差了，乱扣话费，不是不想用";
-    println!("chars      ms   us_per_char");
-    for n in [100usize, 1_000, 10_000, 100_000, 400_000] {
-        let text: String = unit.chars().cycle().take(n).collect();
-        let mut call = CallAnalysis::new(Arc::new(Lexicons::embedded().expect("lexicons")), AnalysisConfig::default());
-        let start = Instant::now();
-        let _ = call.turn(&Turn { speaker: Speaker::Customer, text: &text, start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
-        let ms = start.elapsed().as_secs_f64() * 1000.0;
-        println!("{n:>7} {ms:>7.1} {:>13.2}", ms * 1000.0 / n as f64);
+    // Time against length: one customer turn and one agent turn of n
+    // characters (the agent's clauses are each read in their turn).
+    let units =
+        [(Speaker::Customer, "我要销户你们的信号太差了，乱扣话费，不是不想用"), (Speaker::Agent, "非常抱歉，这是公司规定，我也没办法，您去营业厅问问吧")];
+    println!("speaker      chars      ms   us_per_char");
+    for (speaker, unit) in units {
+        for n in [100usize, 1_000, 10_000, 100_000, 400_000] {
+            let text: String = unit.chars().cycle().take(n).collect();
+            let mut call = CallAnalysis::new(Arc::new(Lexicons::embedded().expect("lexicons")), AnalysisConfig::default());
+            let start = Instant::now();
+            let _ = call.turn(&Turn { speaker, text: &text, start: 0.0, end: 3.0, duration_known: false, is_final: true, features: None });
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            println!("{:<9} {n:>8} {ms:>7.1} {:>13.2}", format!("{speaker:?}").to_lowercase(), ms * 1000.0 / n as f64);
+        }
     }
 }

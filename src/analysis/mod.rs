@@ -464,6 +464,7 @@ impl CallAnalysis {
         // when it has one, else the clause itself is the phrase. The rules'
         // own phrases stay.
         let rule_phrases = a.inflaming.clone();
+        let turn = learned::agent_frames::TurnKinds::of(n);
         let mut f = learned::Features::new();
         for c in n.clauses() {
             let text: String = c.chars.iter().collect();
@@ -473,7 +474,7 @@ impl CallAnalysis {
             }
             let h = self.agent_hits(&c);
             f.clear();
-            learned::agent_features(&c, &h, &mut f);
+            learned::agent_clause_features(&c, &h, &turn, &mut f);
             let p = m.inflaming.probability(f.ids());
             if p >= self.cfg.inflaming_threshold {
                 let phrase = rule_phrases.iter().find(|r| bare.contains(r.as_str())).cloned().unwrap_or_else(|| bare.to_string());
@@ -498,13 +499,14 @@ impl CallAnalysis {
     /// turn and each clause with its text (for training).
     pub fn agent_features(&self, text: &str) -> (learned::Features, Vec<(String, learned::Features)>) {
         let norm = Normalized::new(text);
+        let turn = learned::agent_frames::TurnKinds::of(&norm);
         let clauses = norm
             .clauses()
             .into_iter()
             .filter(|c| c.chars.iter().any(|ch| !ch.is_ascii_punctuation()))
             .map(|c| {
                 let mut f = learned::Features::named();
-                learned::agent_features(&c, &self.agent_hits(&c), &mut f);
+                learned::agent_clause_features(&c, &self.agent_hits(&c), &turn, &mut f);
                 (c.chars.iter().collect::<String>(), f)
             })
             .collect();

@@ -99,18 +99,73 @@ const FRAME_WORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Every frame word in one automaton, with the kind of each pattern.
-struct FrameMatcher {
+/// Every word of a frame table in one automaton, with the kind of each
+/// pattern.
+pub(super) struct FrameMatcher {
     automaton: AhoCorasick,
     kinds: Vec<&'static str>,
 }
 
-static FRAME_MATCHER: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| {
-    let (kinds, words): (Vec<&'static str>, Vec<&'static str>) = FRAME_WORDS.iter().flat_map(|(kind, words)| words.iter().map(move |w| (*kind, *w))).unzip();
-    // The words are fixed and small; building cannot fail, but if it did
-    // the frames would simply be missing, not the analysis.
-    AhoCorasick::new(&words).ok().map(|automaton| FrameMatcher { automaton, kinds })
-});
+impl FrameMatcher {
+    /// The matcher of a table of kinds and their words. The words are fixed
+    /// and small; building cannot fail, but if it did the frames would
+    /// simply be missing, not the analysis.
+    pub(super) fn new(table: &[(&'static str, &[&'static str])]) -> Option<Self> {
+        let (kinds, words): (Vec<&'static str>, Vec<&'static str>) = table.iter().flat_map(|(kind, words)| words.iter().map(move |w| (*kind, *w))).unzip();
+        AhoCorasick::new(&words).ok().map(|automaton| Self { automaton, kinds })
+    }
+
+    /// Calls `found(kind, character index)` for every word of the table in
+    /// the text, overlapping ones too.
+    pub(super) fn each(&self, norm: &Normalized, mut found: impl FnMut(&'static str, usize)) {
+        let text: String = norm.chars.iter().collect();
+        let char_idx: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+        for m in self.automaton.find_overlapping_iter(&text) {
+            let Some(kind) = self.kinds.get(m.pattern().as_usize()).copied() else { continue };
+            let Ok(ci) = char_idx.binary_search(&m.start()) else { continue };
+            found(kind, ci);
+        }
+    }
+
+    /// The kinds found in each clause, each once.
+    pub(super) fn clause_kinds(&self, norm: &Normalized) -> Vec<Vec<&'static str>> {
+        self.clause_kinds_and(norm, |_, _| {})
+    }
+
+    /// [`Self::clause_kinds`], calling `also(kind, character index)` for
+    /// every word found on the way (one pass over the text for both).
+    pub(super) fn clause_kinds_and(&self, norm: &Normalized, mut also: impl FnMut(&'static str, usize)) -> Vec<Vec<&'static str>> {
+        let n_clauses = norm.clause.last().map_or(0, |c| c + 1);
+        let mut kinds: Vec<Vec<&'static str>> = vec![Vec::new(); n_clauses.max(1)];
+        self.each(norm, |kind, ci| {
+            also(kind, ci);
+            let clause = norm.clause.get(ci).copied().unwrap_or(0);
+            if let Some(v) = kinds.get_mut(clause) {
+                if !v.contains(&kind) {
+                    v.push(kind);
+                }
+            }
+        });
+        kinds
+    }
+}
+
+/// Adds each clause's kinds, alone and in pairs (`prefix` + `a+b`).
+pub(super) fn add_kinds(prefix: &str, clause_kinds: &mut [Vec<&str>], out: &mut Features) {
+    for kinds in clause_kinds {
+        kinds.sort_unstable();
+        for k in kinds.iter() {
+            out.add_parts(prefix, &[k]);
+        }
+        for i in 0..kinds.len() {
+            for j in i + 1..kinds.len() {
+                out.add_parts(prefix, &[kinds[i], "+", kinds[j]]);
+            }
+        }
+    }
+}
+
+static FRAME_MATCHER: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| FrameMatcher::new(FRAME_WORDS));
 
 /// FNV-1a, 64 bit: byte by byte, so a name hashed in pieces has the id of
 /// the whole name.
@@ -312,44 +367,22 @@ pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Features) {
 /// negation or a question right at a leaving verb.
 pub fn frames(norm: &Normalized, out: &mut Features) {
     let Some(matcher) = FRAME_MATCHER.as_ref() else { return };
-    let text: String = norm.chars.iter().collect();
-    let n_clauses = norm.clause.last().map_or(0, |c| c + 1);
-    let mut clause_kinds: Vec<Vec<&str>> = vec![Vec::new(); n_clauses.max(1)];
-    let char_idx: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
     let (mut neg_at_leave, mut want_at_leave) = (false, false);
-    for m in matcher.automaton.find_overlapping_iter(&text) {
-        let Some(kind) = matcher.kinds.get(m.pattern().as_usize()).copied() else { continue };
-        let Ok(ci) = char_idx.binary_search(&m.start()) else { continue };
-        let clause = norm.clause.get(ci).copied().unwrap_or(0);
-        if let Some(v) = clause_kinds.get_mut(clause) {
-            if !v.contains(&kind) {
-                v.push(kind);
-            }
-        }
+    let mut kinds = matcher.clause_kinds_and(norm, |kind, ci| {
         if kind == "leave" {
             // What stands right before the verb.
             let before = &norm.chars[ci.saturating_sub(3)..ci];
             neg_at_leave |= before.iter().any(|c| matches!(c, '不' | '没' | '别'));
             want_at_leave |= before.iter().any(|c| matches!(c, '想' | '要' | '得'));
         }
-    }
+    });
     if neg_at_leave {
         out.add("fr:neg_at_leave");
     }
     if want_at_leave {
         out.add("fr:want_at_leave");
     }
-    for kinds in &mut clause_kinds {
-        kinds.sort_unstable();
-        for k in kinds.iter() {
-            out.add_parts("fr:", &[k]);
-        }
-        for i in 0..kinds.len() {
-            for j in i + 1..kinds.len() {
-                out.add_parts("fr:", &[kinds[i], "+", kinds[j]]);
-            }
-        }
-    }
+    add_kinds("fr:", &mut kinds, out);
 }
 
 #[cfg(test)]

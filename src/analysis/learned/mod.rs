@@ -6,6 +6,7 @@
 //! (`prompts/zh-CN/model/*.tsv`), like the lexicons, and `why` names the
 //! features that decided.
 
+pub mod agent_frames;
 pub mod features;
 pub mod logreg;
 pub mod train;
@@ -144,12 +145,25 @@ pub fn customer_features(norm: &Normalized, hits: [(&str, &[Hit]); 4], rules: &R
     f.finish();
 }
 
-/// The features of an agent's words (whole turn, or one clause), added to `f`.
+/// The features of an agent's whole turn, added to `f`.
 pub fn agent_features(norm: &Normalized, hits: &[Hit], f: &mut Features) {
+    agent_text_features(norm, hits, f);
+    f.finish();
+}
+
+/// The features of one clause of an agent's turn, read in its turn (the
+/// turn's [`agent_frames::TurnKinds`]), added to `f`.
+pub fn agent_clause_features(clause: &Normalized, hits: &[Hit], turn: &agent_frames::TurnKinds, f: &mut Features) {
+    agent_text_features(clause, hits, f);
+    turn.add_to(f);
+    f.finish();
+}
+
+fn agent_text_features(norm: &Normalized, hits: &[Hit], f: &mut Features) {
     features::text(norm, f);
     features::lexicon("agent", hits, f);
     features::frames(norm, f);
-    f.finish();
+    agent_frames::agent_frames(norm, f);
 }
 
 /// The features named in `why`: the strongest few, without the raw
