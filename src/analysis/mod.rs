@@ -433,7 +433,7 @@ impl CallAnalysis {
     fn apply_agent_models(&self, n: &Normalized, hits: &[lexicon::Hit], a: &mut AgentTurn, why: &mut Vec<String>) {
         let m = &self.lex.models;
         let mut turn_features = learned::Features::new();
-        learned::agent_features(n, hits, &mut turn_features);
+        let turn = learned::agent_features(n, hits, &mut turn_features);
         let f = turn_features.ids();
         // As for churn: the models add to the rules' findings; the one
         // exception (kind words leading into a refusal) is below.
@@ -444,7 +444,7 @@ impl CallAnalysis {
         // A choice names its alternatives (the `options` group).
         a.offers_choice |= pc >= 0.5 && hits.iter().any(|h| h.group == "options");
         why.push(format!("model:empathy={pe:.2} model:choice={pc:.2}"));
-        self.add_inflaming_clauses(n, a, why);
+        self.add_inflaming_clauses(n, &turn, a, why);
         // Kind words that only lead into a refusal ("非常抱歉，这是规定") are
         // not empathy: when the turn also inflames, the model, which sees
         // both, decides alone.
@@ -455,7 +455,7 @@ impl CallAnalysis {
     }
 
     /// The inflaming model flags clauses the rules did not.
-    fn add_inflaming_clauses(&self, n: &Normalized, a: &mut AgentTurn, why: &mut Vec<String>) {
+    fn add_inflaming_clauses(&self, n: &Normalized, turn: &learned::agent_frames::TurnKinds, a: &mut AgentTurn, why: &mut Vec<String>) {
         let m = &self.lex.models;
         if m.inflaming.is_empty() {
             return;
@@ -464,7 +464,6 @@ impl CallAnalysis {
         // when it has one, else the clause itself is the phrase. The rules'
         // own phrases stay.
         let rule_phrases = a.inflaming.clone();
-        let turn = learned::agent_frames::TurnKinds::of(n);
         let mut f = learned::Features::new();
         for c in n.clauses() {
             let text: String = c.chars.iter().collect();
@@ -474,7 +473,7 @@ impl CallAnalysis {
             }
             let h = self.agent_hits(&c);
             f.clear();
-            learned::agent_clause_features(&c, &h, &turn, &mut f);
+            learned::agent_clause_features(&c, &h, turn, &mut f);
             let p = m.inflaming.probability(f.ids());
             if p >= self.cfg.inflaming_threshold {
                 let phrase = rule_phrases.iter().find(|r| bare.contains(r.as_str())).cloned().unwrap_or_else(|| bare.to_string());
@@ -499,7 +498,8 @@ impl CallAnalysis {
     /// turn and each clause with its text (for training).
     pub fn agent_features(&self, text: &str) -> (learned::Features, Vec<(String, learned::Features)>) {
         let norm = Normalized::new(text);
-        let turn = learned::agent_frames::TurnKinds::of(&norm);
+        let mut f = learned::Features::named();
+        let turn = learned::agent_features(&norm, &self.agent_hits(&norm), &mut f);
         let clauses = norm
             .clauses()
             .into_iter()
@@ -510,8 +510,6 @@ impl CallAnalysis {
                 (c.chars.iter().collect::<String>(), f)
             })
             .collect();
-        let mut f = learned::Features::named();
-        learned::agent_features(&norm, &self.agent_hits(&norm), &mut f);
         (f, clauses)
     }
 

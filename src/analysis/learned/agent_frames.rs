@@ -89,29 +89,25 @@ const AGENT_FRAME_WORDS: &[(&str, &[&str])] = &[
 
 static AGENT_FRAMES: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| FrameMatcher::new(AGENT_FRAME_WORDS));
 
-/// The agent frames of `norm` (a turn or one clause), as `af:` features.
-pub fn agent_frames(norm: &Normalized, out: &mut Features) {
-    if let Some(m) = AGENT_FRAMES.as_ref() {
-        add_kinds("af:", &mut m.clause_kinds(norm), out);
-    }
+/// The agent frames of `norm` (a turn or one clause), as `af:` features;
+/// returns the kinds found, for the clauses of a turn to be read in it.
+pub fn agent_frames(norm: &Normalized, out: &mut Features) -> TurnKinds {
+    let Some(m) = AGENT_FRAMES.as_ref() else { return TurnKinds::default() };
+    let mut clause_kinds = m.clause_kinds(norm);
+    add_kinds("af:", &mut clause_kinds, out);
+    let mut kinds: Vec<&'static str> = clause_kinds.into_iter().flatten().collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    TurnKinds(kinds)
 }
 
-/// The kinds of words in a whole agent turn, found once and added to the
-/// features of each of its clauses as `at:` features (so a turn of many
-/// clauses is read once, not once per clause).
+/// The kinds of words in a whole agent turn (from [`agent_frames`] of the
+/// turn), added to the features of each of its clauses as `at:` features:
+/// a turn of many clauses is matched once, not once per clause.
 #[derive(Debug, Clone, Default)]
 pub struct TurnKinds(Vec<&'static str>);
 
 impl TurnKinds {
-    /// The kinds in `turn`, each once.
-    pub fn of(turn: &Normalized) -> Self {
-        let Some(m) = AGENT_FRAMES.as_ref() else { return Self::default() };
-        let mut kinds: Vec<&'static str> = m.clause_kinds(turn).into_iter().flatten().collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        Self(kinds)
-    }
-
     /// Adds the kinds to a clause's features.
     pub fn add_to(&self, out: &mut Features) {
         for k in &self.0 {
@@ -153,7 +149,7 @@ mod tests {
     #[test]
     fn a_clause_knows_the_turn_around_it() {
         let mut f = Features::named();
-        TurnKinds::of(&Normalized::new("非常抱歉，这个不归我们管")).add_to(&mut f);
+        agent_frames(&Normalized::new("非常抱歉，这个不归我们管"), &mut Features::new()).add_to(&mut f);
         f.finish();
         let got: Vec<&str> = f.names().iter().map(|(_, n)| n.as_str()).collect();
         assert!(got.contains(&"at:sorry") && got.contains(&"at:not_ours"), "{got:?}");

@@ -145,25 +145,29 @@ pub fn customer_features(norm: &Normalized, hits: [(&str, &[Hit]); 4], rules: &R
     f.finish();
 }
 
-/// The features of an agent's whole turn, added to `f`.
-pub fn agent_features(norm: &Normalized, hits: &[Hit], f: &mut Features) {
-    agent_text_features(norm, hits, f);
+/// The features of an agent's whole turn, added to `f`; returns the
+/// turn's kinds of words, which its clauses are read in (see
+/// [`agent_clause_features`]).
+pub fn agent_features(norm: &Normalized, hits: &[Hit], f: &mut Features) -> agent_frames::TurnKinds {
+    let kinds = agent_text_features(norm, hits, f);
     f.finish();
+    kinds
 }
 
 /// The features of one clause of an agent's turn, read in its turn (the
 /// turn's [`agent_frames::TurnKinds`]), added to `f`.
 pub fn agent_clause_features(clause: &Normalized, hits: &[Hit], turn: &agent_frames::TurnKinds, f: &mut Features) {
-    agent_text_features(clause, hits, f);
+    // A clause's own kinds are its `af:` features; the turn's are added.
+    let _ = agent_text_features(clause, hits, f);
     turn.add_to(f);
     f.finish();
 }
 
-fn agent_text_features(norm: &Normalized, hits: &[Hit], f: &mut Features) {
+fn agent_text_features(norm: &Normalized, hits: &[Hit], f: &mut Features) -> agent_frames::TurnKinds {
     features::text(norm, f);
     features::lexicon("agent", hits, f);
     features::frames(norm, f);
-    agent_frames::agent_frames(norm, f);
+    agent_frames::agent_frames(norm, f)
 }
 
 /// The features named in `why`: the strongest few, without the raw
