@@ -118,6 +118,21 @@ fn eval_meets_the_floors_on_every_labelled_set() {
 }
 
 #[test]
+fn eval_measures_the_thresholds_the_configuration_sets() {
+    let row = |text: &str| text.lines().find(|l| l.trim_start().starts_with("inflaming (phrases)")).map(str::to_owned);
+    let set = repo("tests/corpus/dev");
+    let default = stdout(&run_ok(&["eval", set.to_str().unwrap(), "--flat"]));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    // A clause the model is barely suspicious of is flagged too: more phrases.
+    std::fs::write(&cfg, "[analysis]\ninflaming_threshold = 0.05\n").unwrap();
+    let loose = stdout(&run_ok(&["eval", set.to_str().unwrap(), "--flat", "--config", cfg.to_str().unwrap()]));
+    let (a, b) = (row(&default), row(&loose));
+    assert!(a.is_some() && b.is_some(), "{default}\n{loose}");
+    assert_ne!(a, b, "eval ignored analysis.inflaming_threshold:\n{default}\n{loose}");
+}
+
+#[test]
 fn a_trainer_adds_a_word_without_a_rebuild_and_a_bad_edit_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let playbook = dir.path().join("playbook");

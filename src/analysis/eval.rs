@@ -298,9 +298,10 @@ pub fn read_agent(dir: &Path) -> Result<Vec<AgentRow>, CorpusError> {
 }
 
 /// Runs the analysis over `dir/customer.tsv` and `dir/agent.tsv`, each line
-/// as the first turn of a fresh call.
-pub fn evaluate(dir: &Path, lex: Arc<Lexicons>) -> Result<EvalReport, CorpusError> {
-    Ok(evaluate_rows(&read_customer(dir)?, &read_agent(dir)?, lex, &AnalysisConfig::default()))
+/// as the first turn of a fresh call, with the given settings (the
+/// thresholds the configuration sets are the ones measured).
+pub fn evaluate(dir: &Path, lex: Arc<Lexicons>, cfg: &AnalysisConfig) -> Result<EvalReport, CorpusError> {
+    Ok(evaluate_rows(&read_customer(dir)?, &read_agent(dir)?, lex, cfg))
 }
 
 /// [`evaluate`] on rows already read, with the given settings.

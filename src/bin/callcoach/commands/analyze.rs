@@ -88,7 +88,7 @@ pub(super) fn eval(cfg: &Config, args: &EvalArgs) -> Result<()> {
     let mut summary = vec![summary_header()];
     let mut failures = Vec::new();
     for set in &sets {
-        let report = evaluate(set, lex.clone())?;
+        let report = evaluate(set, lex.clone(), &cfg.analysis)?;
         if sets.len() > 1 {
             println!("== {}", set.display());
         }
