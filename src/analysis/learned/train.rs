@@ -634,7 +634,7 @@ mod tests {
 
     #[test]
     fn the_blind_set_is_refused() {
-        let e = Corpus::read(&[PathBuf::from("tests/corpus/blind7")]).unwrap_err();
+        let e = Corpus::read(&[PathBuf::from("tests/corpus/blind8")]).unwrap_err();
         assert!(matches!(e, TrainError::Blind(_)), "{e}");
         let dirs = default_train_dirs(Path::new("tests/corpus"));
         assert!(dirs.iter().all(|d| !is_blind(d) && !d.ends_with("dev")), "{dirs:?}");
