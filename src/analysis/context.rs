@@ -1,5 +1,5 @@
 //! Context across turns: what a customer's words mean can depend on the
-//! turn before. Three cases are handled:
+//! turn before. Four cases are handled:
 //!
 //! - **A statement completed in the next turn.** The recogniser cuts
 //!   speech at pauses, so "如果下个月还这样，" and "我就换别家了" can arrive
@@ -17,6 +17,14 @@
 //!   (a word it mostly saw next to 销户). It applies only when the turn
 //!   holds an acceptance word and no leaving cue the rules know of
 //!   (`why`: `context:takes_up_offer:…`).
+//! - **Naming an offered option.** "好的，那就换月租低的吧" after the agent
+//!   offered "月租低一点的还是流量多一点的" takes up that option, even from
+//!   a customer who said earlier that they want to go: the turn holds an
+//!   acceptance word, no leaving cue the rules know of, no refusal, and
+//!   repeats [`OFFER_ECHO_CHARS`] characters of the agent's last offer
+//!   (`why`: `context:picks_offer:…`). 换 alone reads as leaving (那就换联通吧).
+
+use crate::text::is_han;
 
 /// A customer final at most this long after the previous one (seconds of
 /// call time, end to start) may complete it.
@@ -25,6 +33,10 @@ pub const JOIN_GAP_S: f64 = 6.0;
 /// The previous final is joined only when it is at most this long
 /// (characters): a long turn said what it had to say.
 pub const JOIN_MAX_CHARS: usize = 60;
+
+/// A customer turn names an offered option when it repeats this many Han
+/// characters in a row of the agent's last offer (月租低, 五十八, 流量多).
+pub const OFFER_ECHO_CHARS: usize = 3;
 
 /// What the analysis remembers of the turns before.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +48,8 @@ pub struct TurnContext {
     agent_pushed_back: bool,
     /// The agent's last final turn offered something.
     agent_offered: bool,
+    /// The Han characters of the agent's last offer in this call.
+    last_offer: Vec<char>,
 }
 
 impl TurnContext {
@@ -67,11 +81,23 @@ impl TurnContext {
         self.last_customer = (!settled && short && open).then(|| (trimmed.to_string(), end_s));
     }
 
-    /// An agent final was analysed: an offer or an inflaming phrase (a
-    /// refusal, a rule) counts as push-back.
-    pub fn agent_final(&mut self, proposal: bool, inflaming: bool) {
+    /// An agent final was analysed (`text`: its normalised characters): an
+    /// offer or an inflaming phrase (a refusal, a rule) counts as push-back,
+    /// and an offer is remembered for [`Self::echoes_offer`].
+    pub fn agent_final(&mut self, text: &[char], proposal: bool, inflaming: bool) {
         self.agent_pushed_back = proposal || inflaming;
         self.agent_offered = proposal;
+        if proposal {
+            self.last_offer = text.iter().copied().filter(|c| is_han(*c)).collect();
+        }
+    }
+
+    /// The first [`OFFER_ECHO_CHARS`] Han characters in a row that `text`
+    /// (a customer's words) shares with the agent's last offer in this
+    /// call, if any.
+    pub fn echoes_offer(&self, text: &[char]) -> Option<String> {
+        let han: Vec<char> = text.iter().copied().filter(|c| is_han(*c)).collect();
+        han.windows(OFFER_ECHO_CHARS).find(|w| self.last_offer.windows(OFFER_ECHO_CHARS).any(|o| o == *w)).map(|w| w.iter().collect())
     }
 }
 
@@ -109,13 +135,27 @@ mod tests {
     }
 
     #[test]
+    fn an_offered_option_is_named_by_three_characters_of_it() {
+        let chars = |t: &str| t.chars().collect::<Vec<char>>();
+        let mut c = TurnContext::default();
+        assert_eq!(c.echoes_offer(&chars("那就换月租低的吧")), None, "no offer yet");
+        c.agent_final(&chars("我帮你申请一个老用户专享套餐，你看是月租低一点的还是流量多一点的？"), true, false);
+        assert_eq!(c.echoes_offer(&chars("好的，那就换月租低的吧")).as_deref(), Some("月租低"));
+        assert_eq!(c.echoes_offer(&chars("流量多的那个吧")).as_deref(), Some("流量多"));
+        assert_eq!(c.echoes_offer(&chars("那就换联通吧")), None);
+        // A later turn that offers nothing keeps the offer in mind.
+        c.agent_final(&chars("请问你主要考虑的是哪一点？"), false, false);
+        assert_eq!(c.echoes_offer(&chars("那就月租低的")).as_deref(), Some("月租低"));
+    }
+
+    #[test]
     fn push_back_is_the_last_agent_turn_only() {
         let mut c = TurnContext::default();
-        c.agent_final(true, false);
+        c.agent_final(&[], true, false);
         assert!(c.agent_pushed_back());
-        c.agent_final(false, false);
+        c.agent_final(&[], false, false);
         assert!(!c.agent_pushed_back());
-        c.agent_final(false, true);
+        c.agent_final(&[], false, true);
         assert!(c.agent_pushed_back());
     }
 }

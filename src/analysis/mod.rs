@@ -15,6 +15,9 @@ pub mod lexicon;
 pub mod lexicons;
 pub mod reason;
 
+#[cfg(test)]
+mod inflaming_tests;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -428,15 +431,16 @@ impl CallAnalysis {
         }
     }
 
-    /// The learned models add empathy, a choice and inflaming clauses to
-    /// what the rules found.
+    /// The learned models add empathy and a choice to what the rules found,
+    /// and decide which clauses inflame.
     fn apply_agent_models(&self, n: &Normalized, hits: &[lexicon::Hit], a: &mut AgentTurn, why: &mut Vec<String>) {
         let m = &self.lex.models;
         let mut turn_features = learned::Features::new();
         let turn = learned::agent_features(n, hits, &mut turn_features);
         let f = turn_features.ids();
-        // As for churn: the models add to the rules' findings; the one
-        // exception (kind words leading into a refusal) is below.
+        // As for churn: the models add to the rules' findings (inflaming
+        // clauses aside, which the model decides); the one exception (kind
+        // words leading into a refusal) is below.
         let pe = m.empathy.probability(f);
         let rules_empathy = a.empathy;
         a.empathy |= pe >= 0.5;
@@ -454,16 +458,22 @@ impl CallAnalysis {
         }
     }
 
-    /// The inflaming model flags clauses the rules did not.
+    /// The inflaming model decides each clause. A flagged clause keeps the
+    /// rules' exact phrase when it holds one, else the clause itself is the
+    /// phrase; a rule phrase in a clause the model clears is dropped, and
+    /// `why` says so. On turns the lexicon was not written from, the rules'
+    /// phrases were right only about half the time (look-alikes:
+    /// 这不是您的问题, 按规定可以免违约金), and deciding by the model alone
+    /// lifted precision by 0.04 at the same recall (round 9).
     fn add_inflaming_clauses(&self, n: &Normalized, turn: &learned::agent_frames::TurnKinds, a: &mut AgentTurn, why: &mut Vec<String>) {
         let m = &self.lex.models;
         if m.inflaming.is_empty() {
             return;
         }
-        // Clause by clause: a flagged clause keeps the rules' exact phrase
-        // when it has one, else the clause itself is the phrase. The rules'
-        // own phrases stay.
-        let rule_phrases = a.inflaming.clone();
+        let rule_phrases = std::mem::take(&mut a.inflaming);
+        // A rule phrase no single clause holds (it crosses a clause break)
+        // is not the model's to judge: it stays.
+        let mut judged = vec![false; rule_phrases.len()];
         let mut f = learned::Features::new();
         for c in n.clauses() {
             let text: String = c.chars.iter().collect();
@@ -471,16 +481,30 @@ impl CallAnalysis {
             if bare.is_empty() {
                 continue;
             }
+            let held: Vec<usize> = (0..rule_phrases.len()).filter(|&i| bare.contains(rule_phrases[i].as_str()) || rule_phrases[i].contains(bare)).collect();
             let h = self.agent_hits(&c);
             f.clear();
             learned::agent_clause_features(&c, &h, turn, &mut f);
             let p = m.inflaming.probability(f.ids());
-            if p >= self.cfg.inflaming_threshold {
-                let phrase = rule_phrases.iter().find(|r| bare.contains(r.as_str())).cloned().unwrap_or_else(|| bare.to_string());
-                why.push(format!("model:inflaming={p:.2} \"{phrase}\" ({})", learned::explain(&m.inflaming.top_features(f.ids(), 1, 3))));
-                if !a.inflaming.contains(&phrase) {
-                    a.inflaming.push(phrase);
+            let flagged = p >= self.cfg.inflaming_threshold;
+            let phrases: Vec<String> = if held.is_empty() { vec![bare.to_string()] } else { held.iter().map(|&i| rule_phrases[i].clone()).collect() };
+            for &i in &held {
+                judged[i] = true;
+            }
+            if flagged {
+                why.push(format!("model:inflaming={p:.2} \"{}\" ({})", phrases.join("|"), learned::explain(&m.inflaming.top_features(f.ids(), 1, 3))));
+                for phrase in phrases {
+                    if !a.inflaming.contains(&phrase) {
+                        a.inflaming.push(phrase);
+                    }
                 }
+            } else if !held.is_empty() {
+                why.push(format!("model:inflaming={p:.2} clears \"{}\"", phrases.join("|")));
+            }
+        }
+        for (phrase, judged) in rule_phrases.into_iter().zip(judged) {
+            if !judged && !a.inflaming.contains(&phrase) {
+                a.inflaming.push(phrase);
             }
         }
     }
@@ -516,7 +540,7 @@ impl CallAnalysis {
     fn customer_turn(&mut self, turn: &Turn<'_>, norm: &Normalized, out: &mut Analysis, why: &mut Vec<String>) {
         let mut d = chunked(norm, |n| self.detect_customer(n), CustomerDetection::merge);
         if d.churn.intent {
-            self.take_up_offer(&mut d);
+            self.take_up_offer(norm, &mut d);
         } else {
             self.apply_context(turn, &mut d);
         }
@@ -582,18 +606,25 @@ impl CallAnalysis {
     /// agent's offer (an acceptance): an acceptance word, no leaving cue the rules know of,
     /// right after an offer, from a customer who has not said in this call
     /// that they want to go (see [`context`]).
-    fn take_up_offer(&self, d: &mut CustomerDetection) {
+    fn take_up_offer(&self, norm: &Normalized, d: &mut CustomerDetection) {
         let Some(word) = d.accept_word.clone() else {
             return;
         };
-        if d.rule_cues || self.progress.churn_turns > 0 || !self.context.agent_offered() {
+        if d.rule_cues || d.declined {
             return;
         }
+        let why = if self.progress.churn_turns == 0 && self.context.agent_offered() {
+            format!("context:takes_up_offer:{word} (right after an offer, no leaving said before)")
+        } else if let Some(option) = self.context.echoes_offer(&norm.chars) {
+            format!("context:picks_offer:{word}+{option} (names what the agent offered)")
+        } else {
+            return;
+        };
         // Not leaving: the turn adds no risk to the call (`why` keeps the
         // model's own figure).
         d.churn = Churn { intent: false, score: 0.0 };
         d.reply.accept = true;
-        d.churn_why.push(format!("context:takes_up_offer:{word} (right after an offer, no leaving said before)"));
+        d.churn_why.push(why);
     }
 
     fn trend(&self, now: f64, anger: f32) -> Trend {
@@ -697,7 +728,7 @@ impl CallAnalysis {
         if !turn.is_final {
             return;
         }
-        self.context.agent_final(a.proposal, !a.inflaming.is_empty());
+        self.context.agent_final(&norm.chars, a.proposal, !a.inflaming.is_empty());
         if let Some(f) = turn.features {
             let _ = self.arousal[0].observe(f);
         }
