@@ -486,20 +486,29 @@ impl CallAnalysis {
             f.clear();
             learned::agent_clause_features(&c, &h, turn, &mut f);
             let p = m.inflaming.probability(f.ids());
-            let flagged = p >= self.cfg.inflaming_threshold;
-            let phrases: Vec<String> = if held.is_empty() { vec![bare.to_string()] } else { held.iter().map(|&i| rule_phrases[i].clone()).collect() };
             for &i in &held {
                 judged[i] = true;
             }
-            if flagged {
-                why.push(format!("model:inflaming={p:.2} \"{}\" ({})", phrases.join("|"), learned::explain(&m.inflaming.top_features(f.ids(), 1, 3))));
-                for phrase in phrases {
-                    if !a.inflaming.contains(&phrase) {
-                        a.inflaming.push(phrase);
-                    }
+            // The clause's phrases: the rules' exact ones, else the clause.
+            let phrases = || -> Vec<String> {
+                if held.is_empty() {
+                    vec![bare.to_string()]
+                } else {
+                    held.iter().map(|&i| rule_phrases[i].clone()).collect()
                 }
-            } else if !held.is_empty() {
-                why.push(format!("model:inflaming={p:.2} clears \"{}\"", phrases.join("|")));
+            };
+            if p < self.cfg.inflaming_threshold {
+                if !held.is_empty() {
+                    why.push(format!("model:inflaming={p:.2} clears \"{}\"", phrases().join("|")));
+                }
+                continue;
+            }
+            let phrases = phrases();
+            why.push(format!("model:inflaming={p:.2} \"{}\" ({})", phrases.join("|"), learned::explain(&m.inflaming.top_features(f.ids(), 1, 3))));
+            for phrase in phrases {
+                if !a.inflaming.contains(&phrase) {
+                    a.inflaming.push(phrase);
+                }
             }
         }
         for (phrase, judged) in rule_phrases.into_iter().zip(judged) {
