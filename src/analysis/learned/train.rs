@@ -476,6 +476,7 @@ fn pick(classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &Feat
     .collect();
     let mut best: Option<Pick> = None;
     for p in tried {
+        tracing::debug!(classes = classes.len(), examples = data.len(), options = ?p.opts, held_out_score = p.score, "setting tried");
         if best.as_ref().is_none_or(|b| p.score > b.score + 1e-9) {
             best = Some(p);
         }
@@ -634,7 +635,7 @@ mod tests {
 
     #[test]
     fn the_blind_set_is_refused() {
-        let e = Corpus::read(&[PathBuf::from("tests/corpus/blind8")]).unwrap_err();
+        let e = Corpus::read(&[PathBuf::from("tests/corpus/blind9")]).unwrap_err();
         assert!(matches!(e, TrainError::Blind(_)), "{e}");
         let dirs = default_train_dirs(Path::new("tests/corpus"));
         assert!(dirs.iter().all(|d| !is_blind(d) && !d.ends_with("dev")), "{dirs:?}");
