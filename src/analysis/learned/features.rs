@@ -99,6 +99,43 @@ const FRAME_WORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Kinds of words only a customer's frames hold: what turns a leaving
+/// verb around. Porting *in* (转过来), a leaving that is already done
+/// (销过, 早就), one taken back (算了, 接着用) and taking up an offer.
+const CUSTOMER_FRAME_WORDS: &[(&str, &[&str])] = &[
+    ("port_in", &["转进", "转入", "转过来", "转到你们", "转来你们", "转到你家", "换到你们", "换过来", "携入", "迁入你们", "过来你们"]),
+    ("done", &["办过", "销过", "转过", "拆过", "退过", "停过", "注销过", "早就", "过了", "那会儿", "当年", "已经办", "已经销", "已经转", "已经拆", "已经退"]),
+    (
+        "withdraw",
+        &[
+            "算了",
+            "不换了",
+            "不转了",
+            "不走了",
+            "不销了",
+            "不退了",
+            "不拆了",
+            "先不",
+            "留着",
+            "留下",
+            "接着用",
+            "继续用",
+            "续吧",
+            "就续",
+            "再用",
+            "不折腾",
+            "不弄了",
+            "不办了",
+        ],
+    ),
+    ("accept", &["好的", "好吧", "行吧", "可以", "那就", "办吧", "就这个", "听你的", "没问题", "就按"]),
+];
+
+/// The kinds whose order across two clauses in a row is a feature of a
+/// customer's turn (本来想转网，算了: `fs:leave>withdraw`).
+const SEQUENCE_KINDS: &[&str] =
+    &["me", "other", "leave", "neg", "cond", "past", "done", "withdraw", "accept", "port_in", "question", "plan", "downgrade", "carrier", "want"];
+
 /// Every word of a frame table in one automaton, with the kind of each
 /// pattern.
 pub(super) struct FrameMatcher {
@@ -166,6 +203,7 @@ pub(super) fn add_kinds(prefix: &str, clause_kinds: &mut [Vec<&str>], out: &mut 
 }
 
 static FRAME_MATCHER: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| FrameMatcher::new(FRAME_WORDS));
+static CUSTOMER_FRAME_MATCHER: LazyLock<Option<FrameMatcher>> = LazyLock::new(|| FrameMatcher::new(CUSTOMER_FRAME_WORDS));
 
 /// FNV-1a, 64 bit: byte by byte, so a name hashed in pieces has the id of
 /// the whole name.
@@ -366,7 +404,52 @@ pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Features) {
 /// Frames: the kinds of words in each clause, alone and in pairs, and a
 /// negation or a question right at a leaving verb.
 pub fn frames(norm: &Normalized, out: &mut Features) {
-    let Some(matcher) = FRAME_MATCHER.as_ref() else { return };
+    let _ = frame_kinds(norm, out);
+}
+
+/// [`frames`] of a customer's turn, with the customer's own kinds (see
+/// [`CUSTOMER_FRAME_WORDS`]), the kinds of two clauses in a row in their
+/// order (`fs:leave>withdraw`) and the kinds of the last clause
+/// (`fl:withdraw`: what the customer ends on). Linear in the length: only
+/// neighbouring clauses are paired.
+pub fn customer_frames(norm: &Normalized, out: &mut Features) {
+    let mut kinds = frame_kinds(norm, out);
+    let Some(matcher) = CUSTOMER_FRAME_MATCHER.as_ref() else { return };
+    let mut own = matcher.clause_kinds(norm);
+    for (k, o) in kinds.iter_mut().zip(&own) {
+        k.extend(o.iter().copied());
+    }
+    // The customer's kinds alone and with every kind of their clause.
+    for (all, o) in kinds.iter().zip(own.iter_mut()) {
+        o.sort_unstable();
+        for a in o.iter() {
+            out.add_parts("fr:", &[a]);
+            for b in all.iter().filter(|b| *b != a) {
+                let (x, y) = if a < b { (*a, *b) } else { (*b, *a) };
+                out.add_parts("fr:", &[x, "+", y]);
+            }
+        }
+    }
+    let key = |k: &&&'static str| SEQUENCE_KINDS.contains(*k);
+    for w in kinds.windows(2) {
+        for a in w[0].iter().filter(key) {
+            for b in w[1].iter().filter(key) {
+                out.add_parts("fs:", &[a, ">", b]);
+            }
+        }
+    }
+    if kinds.len() > 1 {
+        if let Some(last) = kinds.last() {
+            for k in last.iter().filter(key) {
+                out.add_parts("fl:", &[k]);
+            }
+        }
+    }
+}
+
+/// Adds the frames of [`frames`] and returns each clause's kinds.
+fn frame_kinds(norm: &Normalized, out: &mut Features) -> Vec<Vec<&'static str>> {
+    let Some(matcher) = FRAME_MATCHER.as_ref() else { return Vec::new() };
     let (mut neg_at_leave, mut want_at_leave) = (false, false);
     let mut kinds = matcher.clause_kinds_and(norm, |kind, ci| {
         if kind == "leave" {
@@ -383,6 +466,7 @@ pub fn frames(norm: &Normalized, out: &mut Features) {
         out.add("fr:want_at_leave");
     }
     add_kinds("fr:", &mut kinds, out);
+    kinds
 }
 
 #[cfg(test)]
@@ -402,14 +486,39 @@ mod tests {
         assert!(f.names().iter().all(|(i, n)| id(n) == *i), "{:?}", f.names());
     }
 
+    fn names_of(text: &str) -> Vec<String> {
+        let mut f = Features::named();
+        customer_frames(&Normalized::new(text), &mut f);
+        f.finish();
+        f.names().iter().map(|(_, n)| n.clone()).collect()
+    }
+
+    #[test]
+    fn a_customer_turn_is_read_in_the_order_of_its_clauses() {
+        // Leaving taken back in the next clause, and what the turn ends on.
+        let n = names_of("本来想转网的，算了，还是接着用吧");
+        for want in ["fs:leave>withdraw", "fl:withdraw", "fr:leave+want"] {
+            assert!(n.iter().any(|x| x == want), "{want} not in {n:?}");
+        }
+        // The other order is another feature: withdrawn first, then leaving.
+        let n = names_of("先不续了，我要转网");
+        assert!(n.iter().any(|x| x == "fs:withdraw>leave"), "{n:?}");
+        assert!(!n.iter().any(|x| x == "fs:leave>withdraw"), "{n:?}");
+        // Porting in and a leaving already done are kinds of their own.
+        assert!(names_of("我从联通转过来的").iter().any(|x| x == "fr:port_in"));
+        assert!(names_of("那张副卡我去年就销过了").iter().any(|x| x == "fr:done+leave"));
+        // One clause: nothing to order, no last clause.
+        assert!(!names_of("我要转网").iter().any(|x| x.starts_with("fs:") || x.starts_with("fl:")));
+    }
+
     #[test]
     fn ids_alone_and_with_names_are_the_same_features() {
         let norm = Normalized::new("我下个月不续了，换别家？！");
         let (mut a, mut b) = (Features::new(), Features::named());
         text(&norm, &mut a);
-        frames(&norm, &mut a);
+        customer_frames(&norm, &mut a);
         text(&norm, &mut b);
-        frames(&norm, &mut b);
+        customer_frames(&norm, &mut b);
         a.finish();
         b.finish();
         assert_eq!(a.ids(), b.ids());

@@ -128,7 +128,7 @@ pub fn customer_features(norm: &Normalized, hits: [(&str, &[Hit]); 4], rules: &R
     for (prefix, h) in hits {
         features::lexicon(prefix, h, f);
     }
-    features::frames(norm, f);
+    features::customer_frames(norm, f);
     if rules.churn {
         f.add("rule:churn");
     }
