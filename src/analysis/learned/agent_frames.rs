@@ -127,10 +127,7 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<String> {
-        let mut f = Features::named();
-        agent_frames(&Normalized::new(text), &mut f);
-        f.finish();
-        f.names().iter().map(|(_, n)| n.clone()).collect()
+        super::super::features::names_with(text, agent_frames)
     }
 
     #[test]

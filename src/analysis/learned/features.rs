@@ -469,6 +469,15 @@ fn frame_kinds(norm: &Normalized, out: &mut Features) -> Vec<Vec<&'static str>> 
     kinds
 }
 
+/// The names of the features `add` gives `text` (for tests).
+#[cfg(test)]
+pub(super) fn names_with<R>(text: &str, add: impl FnOnce(&Normalized, &mut Features) -> R) -> Vec<String> {
+    let mut f = Features::named();
+    let _ = add(&Normalized::new(text), &mut f);
+    f.finish();
+    f.names().iter().map(|(_, n)| n.clone()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,10 +496,7 @@ mod tests {
     }
 
     fn names_of(text: &str) -> Vec<String> {
-        let mut f = Features::named();
-        customer_frames(&Normalized::new(text), &mut f);
-        f.finish();
-        f.names().iter().map(|(_, n)| n.clone()).collect()
+        names_with(text, customer_frames)
     }
 
     #[test]
