@@ -4,6 +4,7 @@
 
 mod util;
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -108,15 +109,41 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
 fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     let model = require_model();
     let pa = Pulse::start();
-    let child: Child = pa.spawn_run(&model, 16);
+    let mut child: Child = pa.spawn_run(&model, 18);
+    // The run's events as they come, so the unplug can follow the pipeline.
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok).filter(|l| !l.trim().is_empty()) {
+            let event = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}"));
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    });
     std::thread::sleep(Duration::from_millis(2000));
-    // The customer starts talking; 3.5 s into the 4.1 s sentence, after
-    // 我要销户 and before its end, the customer device disappears. (At 3 s
-    // the cut could fall on 销户 itself, and the recogniser once heard the
-    // clipped word as 相互: the test then measured the recogniser, not
-    // what capture keeps.)
-    let mut play = pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_cancel.wav").to_str().unwrap()]).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(3500));
+    // The customer says a whole sentence with 销户 in it and goes straight
+    // on into a second one (the two fixtures joined without a pause). Once
+    // the pipeline has heard 4.5 s of the turn (a partial reaches that far:
+    // past the first sentence's 4.1 s, inside the second), the customer
+    // device disappears, so the turn is still open and only the loss can
+    // close it. (Earlier the cut was timed from starting the player, whose
+    // start-up varies by a second or more: it fell inside the 销户 sentence,
+    // the recogniser twice heard the clipped word as 相互, and the test
+    // measured the recogniser on half a word, not what capture keeps.)
+    let joined = pa.runtime.path().join("cancel_then_network.wav");
+    let sox = Command::new("sox").arg(fixture("zh/c_cancel.wav")).arg(fixture("zh/c_network.wav")).arg(&joined).output().unwrap();
+    assert!(sox.status.success(), "sox: {}", String::from_utf8_lossy(&sox.stderr));
+    let mut play = pa.cmd("paplay").args(["-d", "customer", joined.to_str().unwrap()]).spawn().unwrap();
+    let mut events = Vec::new();
+    loop {
+        let event = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|e| panic!("no partial reached 4.5 s ({e}): {events:?}"));
+        let far_enough = event["type"] == "segment" && event["speaker"] == "customer" && event["end"].as_f64().unwrap() >= 4.5;
+        events.push(event);
+        if far_enough {
+            break;
+        }
+    }
     let modules = String::from_utf8_lossy(&pa.cmd("pactl").args(["list", "short", "modules"]).output().unwrap().stdout).to_string();
     let id = modules.lines().find(|l| l.contains("sink_name=customer")).and_then(|l| l.split_whitespace().next()).unwrap().to_string();
     assert!(pa.cmd("pactl").args(["unload-module", &id]).status().unwrap().success());
@@ -127,7 +154,7 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     assert!(pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_accept.wav").to_str().unwrap()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
-    let events = json_lines(&out);
+    events.extend(rx.iter());
     let kinds: Vec<&str> = events.iter().filter(|e| e["type"] == "status").map(|e| e["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"device_lost") && kinds.contains(&"device_back"), "{kinds:?}");
     let lost_t = events.iter().find(|e| e["kind"] == "device_lost").unwrap()["t"].as_f64().unwrap();
