@@ -244,11 +244,15 @@ fn examples(rules: &CallAnalysis, c: &Corpus, joined: bool) -> Examples {
 pub const BAGS: usize = 5;
 
 /// The settings tried (single models; the chosen one is then bagged).
+/// Round 10's log of the whole grid (`callcoach train -vv`) had the three
+/// worst settings of five models at an L2 of 1e-3 and no model choosing
+/// it, so it is no longer tried: round 10's choices could not change, and
+/// the grid is a third smaller.
 fn grid() -> Vec<TrainOptions> {
     let mut v = Vec::new();
     for balance in [true, false] {
         for epochs in [10, 30] {
-            for l2 in [1e-5, 1e-4, 1e-3] {
+            for l2 in [1e-5, 1e-4] {
                 for min_count in [1, 2] {
                     v.push(TrainOptions { epochs, rate: 0.3, l2, balance, min_count, bags: 1 });
                 }
