@@ -4,7 +4,6 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -111,16 +110,7 @@ fn a_device_unplugged_mid_call_keeps_what_was_said_and_comes_back() {
     let pa = Pulse::start();
     let mut child: Child = pa.spawn_run(&model, 18);
     // The run's events as they come, so the unplug can follow the pipeline.
-    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok).filter(|l| !l.trim().is_empty()) {
-            let event = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}"));
-            if tx.send(event).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = json_events(&mut child);
     std::thread::sleep(Duration::from_millis(2000));
     // The customer says a whole sentence with 销户 in it and goes straight
     // on into a second one (the two fixtures joined without a pause). Once

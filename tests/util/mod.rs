@@ -6,8 +6,10 @@ pub mod board;
 #[cfg(feature = "board")]
 pub mod webdriver;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::sync::mpsc::Receiver;
 
 /// The binary under test.
 pub fn bin() -> PathBuf {
@@ -118,9 +120,29 @@ pub fn zh_lines() -> Vec<Line> {
         .collect()
 }
 
+/// Parses one line of JSON Lines output.
+fn json_line(l: &str) -> serde_json::Value {
+    serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))
+}
+
 /// Parses JSON Lines output.
 pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out).lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))).collect()
+    stdout(out).lines().filter(|l| !l.trim().is_empty()).map(json_line).collect()
+}
+
+/// The JSON Lines a running child prints, each as it comes (its stdout is
+/// taken; the channel ends when the child closes it).
+pub fn json_events(child: &mut Child) -> Receiver<serde_json::Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok).filter(|l| !l.trim().is_empty()) {
+            if tx.send(json_line(&line)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Writes a 16-bit WAV.
