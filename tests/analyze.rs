@@ -269,3 +269,34 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     let err = run_fail(&["train", "--train", repo("tests/corpus/blind9").to_str().unwrap(), "--dry-run"]);
     assert!(err.contains("blind9") && err.contains("never trained or tuned on"), "{err}");
 }
+
+#[test]
+fn a_trainer_retrains_one_model_and_the_others_stay_the_playbooks() {
+    // `--only choice`: the choice model is fitted on the folders given; the
+    // five others are written exactly as the playbook (here the built-in
+    // one) has them, and only the choice model's settings are reported.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("model");
+    let folders: Vec<String> = ["fresh", "holdout"].iter().map(|f| repo(&format!("tests/corpus/{f}")).display().to_string()).collect();
+    let mut args = vec!["train", "--only", "choice", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap()];
+    for f in &folders {
+        args.extend(["--train", f.as_str()]);
+    }
+    let text = stdout(&run_ok(&args));
+    assert!(text.contains("retraining choice only"), "{text}");
+    // The settings table: from its header to the blank line after it.
+    let table = text.lines().skip_while(|l| !l.starts_with("model ")).skip(1).take_while(|l| !l.trim().is_empty());
+    let models: Vec<&str> = table.filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(models, ["choice"], "{text}");
+    for name in ["churn", "reason", "emotion", "empathy", "inflaming"] {
+        let written = std::fs::read_to_string(out_dir.join(format!("{name}.tsv"))).unwrap();
+        let shipped = std::fs::read_to_string(repo(&format!("prompts/zh-CN/model/{name}.tsv"))).unwrap();
+        assert!(written == shipped, "{name}.tsv was changed by --only choice");
+    }
+    let choice = std::fs::read_to_string(out_dir.join("choice.tsv")).unwrap();
+    let shipped = std::fs::read_to_string(repo("prompts/zh-CN/model/choice.tsv")).unwrap();
+    assert!(choice.starts_with("#classes\tno\tyes\n") && choice != shipped, "the choice model was not retrained");
+    // A model that does not exist is refused, naming the ones that do.
+    let err = run_fail(&["train", "--only", "churm", "--dry-run"]);
+    assert!(err.contains("churm") && err.contains("inflaming"), "{err}");
+}

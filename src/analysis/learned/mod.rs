@@ -42,6 +42,9 @@ pub struct LearnedModels {
     pub inflaming: LogReg,
 }
 
+/// The models, by name, in the order of [`FILES`].
+pub const MODELS: [&str; 6] = ["churn", "reason", "emotion", "empathy", "choice", "inflaming"];
+
 /// The model files, by name.
 pub const FILES: [&str; 6] = ["churn.tsv", "reason.tsv", "emotion.tsv", "empathy.tsv", "choice.tsv", "inflaming.tsv"];
 
@@ -66,6 +69,11 @@ impl LearnedModels {
         let mut it = v.into_iter();
         let mut next = || it.next().unwrap_or_else(LogReg::none);
         Self { churn: next(), reason: next(), emotion: next(), empathy: next(), choice: next(), inflaming: next() }
+    }
+
+    /// The six models in the order of [`FILES`].
+    pub fn into_vec(self) -> Vec<LogReg> {
+        vec![self.churn, self.reason, self.emotion, self.empathy, self.choice, self.inflaming]
     }
 
     fn from_texts(texts: [(&str, PathBuf); 6]) -> Result<Self, ModelFileError> {

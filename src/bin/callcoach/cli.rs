@@ -237,6 +237,11 @@ pub struct TrainArgs {
     /// most confident misses first, where a label is most likely wrong).
     #[arg(long, value_name = "FILE")]
     pub held_out_misses: Option<PathBuf>,
+    /// Retrain only these models (comma-separated: churn, reason, emotion,
+    /// empathy, choice, inflaming); the others are written as the playbook
+    /// has them, and their development rows are theirs (they have seen it).
+    #[arg(long, value_name = "MODEL,...", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(callcoach::analysis::learned::MODELS))]
+    pub only: Vec<String>,
 }
 
 /// Options shared by commands that run Whisper.

@@ -1,7 +1,7 @@
 //! `callcoach train`: fit the analysis models and write them as playbook data.
 
 use anyhow::{Context, Result};
-use callcoach::analysis::learned::train::{default_train_dirs, train, Choice, Corpus, HeldOutMiss};
+use callcoach::analysis::learned::train::{default_train_dirs, train, Choice, Corpus, HeldOutMiss, TrainPlan};
 use callcoach::config::Config;
 
 use super::load_lexicons;
@@ -22,7 +22,11 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
         dev.customer.len(),
         dev.agent.len()
     );
-    let report = train(&lex, &train_set, &dev, !args.without_dev, args.joined_turns)?;
+    let plan = TrainPlan { dev_in_final: !args.without_dev, joined: args.joined_turns, only: args.only.clone() };
+    if !plan.only.is_empty() {
+        println!("retraining {} only; the other models are the playbook's own (their development rows include the development set)", plan.only.join(", "));
+    }
+    let report = train(&lex, &train_set, &dev, &plan)?;
     println!(
         "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>14} {:>13} {:>9} {:>9}",
         "model", "balanced", "epochs", "l2", "min", "bags", "threshold", "held-out score", "single model", "examples", "features"
