@@ -58,11 +58,18 @@ pub struct TrainOptions {
     /// lines teach, the order it saw them in) are outvoted, and it costs
     /// nothing at run time, the average being one linear model.
     pub bags: usize,
+    /// Scale each feature, for each class, by how much more often it comes
+    /// with that class than with the others (the absolute naive-Bayes
+    /// log-count ratio, as in Wang and Manning's NBSVM): a feature that
+    /// tells the classes apart starts out weighing more than one seen as
+    /// often on both sides. The scales are folded into the weights, so the
+    /// model and its cost at run time are those of an ordinary one.
+    pub nb_scale: bool,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { epochs: 30, rate: 0.3, l2: 1e-4, balance: true, min_count: 1, bags: 1 }
+        Self { epochs: 30, rate: 0.3, l2: 1e-4, balance: true, min_count: 1, bags: 1, nb_scale: false }
     }
 }
 
@@ -83,6 +90,37 @@ pub type FeatureNames = FxHashMap<u64, String>;
 
 /// Per class: the bias and the weights by feature id.
 type ClassWeights = Vec<(f32, FxHashMap<u64, f32>)>;
+
+/// Per class (a binary model: the positive one only), each kept feature's
+/// scale: the absolute log of how much more often, in proportion, it comes
+/// with that class than with the rest (add-one smoothed).
+fn nb_scales(kept: &[Vec<u64>], data: &[(Vec<u64>, usize)], k: usize, binary: bool) -> Vec<FxHashMap<u64, f32>> {
+    let mut counts: Vec<FxHashMap<u64, f32>> = vec![FxHashMap::default(); k];
+    let mut total: FxHashMap<u64, f32> = FxHashMap::default();
+    for (x, (_, y)) in kept.iter().zip(data) {
+        for f in x {
+            if let Some(m) = counts.get_mut((*y).min(k - 1)) {
+                *m.entry(*f).or_insert(0.0) += 1.0;
+            }
+            *total.entry(*f).or_insert(0.0) += 1.0;
+        }
+    }
+    let vocabulary = total.len() as f32;
+    let all: f32 = total.values().sum();
+    let mut scales = vec![FxHashMap::default(); k];
+    for c in usize::from(binary)..k {
+        let (Some(of_c), Some(out)) = (counts.get(c), scales.get_mut(c)) else { continue };
+        let in_c: f32 = of_c.values().sum();
+        // Sums of the smoothed counts: with the class, and with the rest.
+        let (norm_c, norm_rest) = (in_c + vocabulary, all - in_c + vocabulary);
+        for (f, t) in &total {
+            let n = of_c.get(f).copied().unwrap_or(0.0);
+            let r = ((1.0 + n) / norm_c).ln() - ((1.0 + t - n) / norm_rest).ln();
+            out.insert(*f, r.abs());
+        }
+    }
+    scales
+}
 
 impl LogReg {
     /// Trains on `(feature ids, class index)` examples; `names` names the
@@ -173,6 +211,8 @@ impl LogReg {
         }
         let kept: Vec<Vec<u64>> =
             data.iter().map(|(x, _)| x.iter().copied().filter(|f| seen.get(f).copied().unwrap_or(0) >= opts.min_count).collect()).collect();
+        let scales = if opts.nb_scale { nb_scales(&kept, data, k, binary) } else { Vec::new() };
+        let sc = |c: usize, f: &u64| scales.get(c).and_then(|m| m.get(f)).copied().unwrap_or(1.0);
         for _ in 0..opts.epochs {
             for &i in &order {
                 let (x, y) = (&kept[i], &data[i].1);
@@ -182,7 +222,7 @@ impl LogReg {
                     if binary && c == 0 {
                         continue;
                     }
-                    p[c] = *b + x.iter().map(|f| ws.get(f).copied().unwrap_or(0.0)).sum::<f32>();
+                    p[c] = *b + x.iter().map(|f| ws.get(f).copied().unwrap_or(0.0) * sc(c, f)).sum::<f32>();
                 }
                 softmax(&mut p);
                 let sw = weight_of(y);
@@ -196,11 +236,20 @@ impl LogReg {
                     *gb += grad * grad;
                     *b -= opts.rate * grad / gb.sqrt();
                     for f in x {
+                        let g = grad * sc(c, f);
                         let acc = gs.entry(*f).or_insert(1e-6);
-                        *acc += grad * grad;
+                        *acc += g * g;
                         let wf = ws.entry(*f).or_insert(0.0);
-                        *wf -= opts.rate * (grad + opts.l2 * *wf) / acc.sqrt();
+                        *wf -= opts.rate * (g + opts.l2 * *wf) / acc.sqrt();
                     }
+                }
+            }
+        }
+        // The scales folded into the weights: the model is an ordinary one.
+        if opts.nb_scale {
+            for (c, (_, ws)) in w.iter_mut().enumerate() {
+                for (f, v) in ws.iter_mut() {
+                    *v *= sc(c, f);
                 }
             }
         }
@@ -445,6 +494,42 @@ mod tests {
         let data = vec![(f(&["signal"], n), 1), (f(&["bill"], n), 2), (f(&["hello"], n), 0), (f(&["signal", "slow"], n), 1)];
         let m = LogReg::train(&["none", "network", "billing"], &data, n, TrainOptions::default());
         let p = m.predict(&f(&["signal"], n));
+        assert!(p[1] > p[0] && p[1] > p[2], "{p:?}");
+    }
+
+    #[test]
+    fn naive_bayes_scaling_weighs_what_tells_the_classes_apart() {
+        let n = &mut FeatureNames::default();
+        // 走 only with leaving, 的 on both sides as often, 问 only with staying.
+        let data: Vec<(Vec<u64>, usize)> = (0..40)
+            .map(|i| {
+                let y = i % 2;
+                let word = if y == 1 { "走" } else { "问" };
+                (f(&[word, "的"], n), y)
+            })
+            .collect();
+        let kept: Vec<Vec<u64>> = data.iter().map(|(x, _)| x.clone()).collect();
+        let s = nb_scales(&kept, &data, 2, true);
+        let scale = |w: &str| s[1].get(&id(w)).copied().unwrap_or(f32::NAN);
+        assert!(scale("走") > 1.0 && scale("问") > 1.0, "{s:?}");
+        assert!(scale("的") < 0.01, "{s:?}");
+        assert!(s[0].is_empty(), "a binary model scales its positive class only");
+        // Three classes: one table per class, each against the rest.
+        let data3 = vec![(f(&["signal"], n), 1), (f(&["bill"], n), 2), (f(&["hello"], n), 0)];
+        let kept3: Vec<Vec<u64>> = data3.iter().map(|(x, _)| x.clone()).collect();
+        let s3 = nb_scales(&kept3, &data3, 3, false);
+        assert_eq!(s3.len(), 3);
+        assert!(s3[1][&id("signal")] > s3[1][&id("hello")].min(s3[1][&id("bill")]) - 1e-6);
+        // Trained with the scales, the model is an ordinary one: the scales
+        // are in its weights, it decides, and it reads back the same.
+        let opts = TrainOptions { nb_scale: true, ..TrainOptions::default() };
+        let m = LogReg::train(&["no", "yes"], &data, n, opts);
+        assert_eq!(m, LogReg::train(&["no", "yes"], &data, n, opts), "same data, same model");
+        assert!(m.probability(&f(&["走", "的"], n)) > 0.8 && m.probability(&f(&["问", "的"], n)) < 0.2);
+        let back = LogReg::from_text(&m.to_text(), Path::new("m.tsv")).unwrap();
+        assert!((back.probability(&f(&["走"], n)) - m.probability(&f(&["走"], n))).abs() < 1e-3);
+        let r = LogReg::train(&["none", "network", "billing"], &data3, n, TrainOptions { nb_scale: true, ..TrainOptions::default() });
+        let p = r.predict(&f(&["signal"], n));
         assert!(p[1] > p[0] && p[1] > p[2], "{p:?}");
     }
 

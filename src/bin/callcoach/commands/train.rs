@@ -28,15 +28,16 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
     }
     let report = train(&lex, &train_set, &dev, &plan)?;
     println!(
-        "\n{:<10} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>14} {:>13} {:>9} {:>9}",
-        "model", "balanced", "epochs", "l2", "min", "bags", "threshold", "held-out score", "single model", "examples", "features"
+        "\n{:<10} {:>8} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>14} {:>13} {:>9} {:>9}",
+        "model", "balanced", "nb-scale", "epochs", "l2", "min", "bags", "threshold", "held-out score", "single model", "examples", "features"
     );
     for c in &report.choices {
         let t = c.threshold.map_or("-".to_string(), |t| format!("{t:.2}"));
         println!(
-            "{:<10} {:>8} {:>6} {:>7.0e} {:>5} {:>5} {:>9} {:>14.3} {:>13.3} {:>9} {:>9}",
+            "{:<10} {:>8} {:>8} {:>6} {:>7.0e} {:>5} {:>5} {:>9} {:>14.3} {:>13.3} {:>9} {:>9}",
             c.model,
             c.options.balance,
+            c.options.nb_scale,
             c.options.epochs,
             c.options.l2,
             c.options.min_count,
