@@ -559,6 +559,10 @@ fn fit_all(jobs: &[(&[&str], &Data, &Pick)], names: &FeatureNames) -> Vec<LogReg
     par_map(jobs, cores(), |(c, d, p)| fit(c, d, names, p)).into_iter().map(|m| m.unwrap_or_else(LogReg::none)).collect()
 }
 
+/// One model to train: its name, classes, examples, the folder of each
+/// example with how many are scored, and how its predictions are scored.
+type ModelSpec<'a> = (&'static str, &'a [&'a str], &'a Data, (&'a Vec<u16>, usize), Scorer);
+
 /// What `callcoach train` is asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct TrainPlan {
@@ -600,7 +604,7 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, plan: &TrainPlan) -> 
     let binary = ["no", "yes"];
     let n = &tr.names;
     let customer = (&tr.customer_set, tr.customer_labelled);
-    let specs: [(&'static str, &[&str], &Data, (&Vec<u16>, usize), Scorer); 6] = [
+    let specs: [ModelSpec; 6] = [
         ("churn", &binary, &tr.churn, customer, score_binary),
         ("reason", &REASON_CLASSES, &tr.reason, customer, score_reason),
         ("emotion", &LEVEL_CLASSES, &tr.emotion, customer, score_calm),
