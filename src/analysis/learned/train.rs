@@ -35,7 +35,7 @@ pub enum TrainError {
     #[error("no labelled {0} turns in the training folders")]
     Empty(&'static str),
     /// `--only` named a model that does not exist.
-    #[error("no model named {0:?} (the models: churn, reason, emotion, empathy, choice, inflaming)")]
+    #[error("no model named {0:?} (the models: {models})", models = MODELS.join(", "))]
     UnknownModel(String),
 }
 
