@@ -183,12 +183,13 @@ fn a_follow_through_after_push_back_is_churn_only_in_context() {
 #[test]
 fn taking_up_an_offer_is_an_acceptance_unless_leaving_was_said() {
     // Round 6's churn model read 办理 as leaving, round 7's does not: the
-    // rule is tested with a playbook whose churn model does (办理 -> 0.95),
-    // and the outcome with the built-in models too.
+    // rule is tested with a playbook whose churn model does (办理 -> 0.98;
+    // any other turn 0.12, unsure, so the rules' leaving words stand), and
+    // the outcome with the built-in models too.
     let dir = tempfile::tempdir().unwrap();
     let playbook = dir.path().join("playbook");
     std::fs::create_dir_all(playbook.join("model")).unwrap();
-    std::fs::write(playbook.join("model/churn.tsv"), "#classes\tno\tyes\nyes\t<bias>\t-3\nyes\tc:办理\t6\n").unwrap();
+    std::fs::write(playbook.join("model/churn.tsv"), "#classes\tno\tyes\nyes\t<bias>\t-2\nyes\tc:办理\t6\n").unwrap();
     let reads_banli_as_leaving = ["--playbook", playbook.to_str().unwrap()];
     let why_has = |v: &serde_json::Value, s: &str| v["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(s));
     let offer = "[00:04] A: 不过不用担心，我帮您开通一个免费的139邮箱，用邮箱注册就可以了\n";
@@ -210,7 +211,8 @@ fn taking_up_an_offer_is_an_acceptance_unless_leaving_was_said() {
         if !extra.is_empty() {
             assert_eq!(v[2]["churn"]["intent"], true, "{}", v[2]);
         }
-        // A leaving word in the turn itself is never talked away.
+        // A leaving word in the turn itself is not talked away by a model
+        // unsure about it.
         let (_, v) = analyze(&format!("[00:00] C: 我的号码注册网站提示已经被注册过了\n{offer}[00:12] C: 那你帮我办理销户吧\n"), extra);
         assert_eq!(v[2]["churn"]["intent"], true, "{extra:?} {}", v[2]);
         assert!(!why_has(&v[2], "context:takes_up_offer"), "{extra:?} {}", v[2]);
@@ -221,6 +223,37 @@ fn taking_up_an_offer_is_an_acceptance_unless_leaving_was_said() {
             assert_eq!(v[1]["churn"]["intent"], true, "{}", v[1]);
         }
     }
+}
+
+#[test]
+fn a_model_sure_against_a_word_of_the_lexicon_overrules_it_and_says_so() {
+    // Two playbooks of toy churn, empathy and choice models that see no
+    // word: one sure against everything (0.002), one unsure (0.12).
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = |name: &str, bias: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.join("model")).unwrap();
+        for m in ["churn", "empathy", "choice"] {
+            std::fs::write(p.join(format!("model/{m}.tsv")), format!("#classes\tno\tyes\nyes\t<bias>\t{bias}\nyes\tc:之乎者也\t1\n")).unwrap();
+        }
+        p.to_str().unwrap().to_string()
+    };
+    let (sure, unsure) = (playbook("sure", "-6"), playbook("unsure", "-2"));
+    let call = "[00:00] C: 我要销户\n[00:05] A: 非常抱歉给您添麻烦了，您看是换个套餐还是给您加个流量包？\n";
+    let why_has = |v: &serde_json::Value, s: &str| v["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(s));
+    let (out, v) = analyze(call, &["--playbook", &sure]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v[0]["churn"]["intent"], false, "{}", v[0]);
+    assert!(why_has(&v[0], "overrules the leaving word"), "{}", v[0]);
+    assert_eq!(v[1]["agent"]["empathy"], false, "{}", v[1]);
+    assert_eq!(v[1]["agent"]["offers_choice"], false, "{}", v[1]);
+    assert!(why_has(&v[1], "overrules the empathy words") && why_has(&v[1], "overrules the choice words"), "{}", v[1]);
+    // Unsure, the model leaves the trainer's words in charge.
+    let (_, v) = analyze(call, &["--playbook", &unsure]);
+    assert_eq!(v[0]["churn"]["intent"], true, "{}", v[0]);
+    assert_eq!(v[1]["agent"]["empathy"], true, "{}", v[1]);
+    assert_eq!(v[1]["agent"]["offers_choice"], true, "{}", v[1]);
+    assert!(!why_has(&v[0], "overrules") && !why_has(&v[1], "overrules"), "{} {}", v[0], v[1]);
 }
 
 #[test]
