@@ -183,6 +183,16 @@ const CHURN_VETO: f32 = 0.3;
 /// but the turns the model is surest about.
 const MODEL_VETO: f32 = 0.05;
 
+/// Whether the rules' finding `found` stands against `model`'s probability
+/// (see [`MODEL_VETO`]); `why` says when the model overrules it.
+fn rules_stand(found: bool, (model, p): (&str, f32), why: &mut Vec<String>) -> bool {
+    let stands = found && p >= MODEL_VETO;
+    if found && !stands {
+        why.push(format!("model:{model}={p:.2} overrules the {model} words"));
+    }
+    stands
+}
+
 /// Most `why` entries kept from one turn.
 const MAX_WHY: usize = 24;
 
@@ -456,19 +466,11 @@ impl CallAnalysis {
         // clauses aside, which the model decides, and kind words leading
         // into a refusal (below).
         let pe = m.empathy.probability(f);
-        let rules_empathy = a.empathy;
-        a.empathy = (rules_empathy && pe >= MODEL_VETO) || pe >= 0.5;
         let pc = m.choice.probability(f);
-        let rules_choice = a.offers_choice;
-        // A choice the model finds names its alternatives (the `options` group).
-        a.offers_choice = (rules_choice && pc >= MODEL_VETO) || (pc >= 0.5 && hits.iter().any(|h| h.group == "options"));
         why.push(format!("model:empathy={pe:.2} model:choice={pc:.2}"));
-        if rules_empathy && !a.empathy {
-            why.push(format!("model:empathy={pe:.2} overrules the empathy words"));
-        }
-        if rules_choice && !a.offers_choice {
-            why.push(format!("model:choice={pc:.2} overrules the choice words"));
-        }
+        a.empathy = rules_stand(a.empathy, ("empathy", pe), why) || pe >= 0.5;
+        // A choice the model finds names its alternatives (the `options` group).
+        a.offers_choice = rules_stand(a.offers_choice, ("choice", pc), why) || (pc >= 0.5 && hits.iter().any(|h| h.group == "options"));
         self.add_inflaming_clauses(n, &turn, a, why);
         // Kind words that only lead into a refusal ("非常抱歉，这是规定") are
         // not empathy: when the turn also inflames, the model, which sees
