@@ -43,6 +43,20 @@ impl Pulse {
         panic!("pulseaudio did not answer");
     }
 
+    /// Waits until `n` streams record from the server (the run has opened
+    /// its devices): a fixed pause was too short when the model loaded
+    /// slowly, and the first words played were never captured.
+    fn wait_until_recording(&self, n: usize) {
+        for _ in 0..300 {
+            let outputs = self.cmd("pactl").args(["list", "short", "source-outputs"]).output().unwrap();
+            if String::from_utf8_lossy(&outputs.stdout).lines().filter(|l| !l.trim().is_empty()).count() >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("callcoach run did not open {n} recording streams within 30 s");
+    }
+
     fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         // Only the runtime dir is private: server and clients share HOME
@@ -84,7 +98,8 @@ fn capture_from_a_pulseaudio_null_sink_monitor_is_transcribed() {
     let listed = String::from_utf8_lossy(&devices.stdout);
     assert!(listed.contains("customer.monitor") && listed.contains("agent.monitor"), "cpal does not see the monitors: {listed}");
     let child: Child = pa.spawn_run(&model, 11);
-    std::thread::sleep(Duration::from_millis(2000));
+    pa.wait_until_recording(2);
+    std::thread::sleep(Duration::from_millis(500));
     let played = pa.cmd("paplay").args(["-d", "customer", fixture("zh/c_cancel.wav").to_str().unwrap()]).status().unwrap();
     assert!(played.success());
     let played = pa.cmd("paplay").args(["-d", "agent", fixture("zh/a_empathy.wav").to_str().unwrap()]).status().unwrap();
