@@ -266,7 +266,8 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     let folders: Vec<String> = ["fresh", "holdout", "train"].iter().map(|f| repo(&format!("tests/corpus/{f}")).display().to_string()).collect();
     let out_dir = playbook.join("model");
     let misses = dir.path().join("held_out_misses.tsv");
-    let mut args = vec!["train", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap(), "--held-out-misses", misses.to_str().unwrap()];
+    let mut args =
+        vec!["train", "--no-pinned", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap(), "--held-out-misses", misses.to_str().unwrap()];
     for f in &folders {
         args.extend(["--train", f.as_str()]);
     }
@@ -311,7 +312,7 @@ fn a_trainer_retrains_one_model_and_the_others_stay_the_playbooks() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("model");
     let folders: Vec<String> = ["fresh", "holdout"].iter().map(|f| repo(&format!("tests/corpus/{f}")).display().to_string()).collect();
-    let mut args = vec!["train", "--only", "choice", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap()];
+    let mut args = vec!["train", "--only", "choice", "--no-pinned", "--dev", folders[0].as_str(), "--out", out_dir.to_str().unwrap()];
     for f in &folders {
         args.extend(["--train", f.as_str()]);
     }
@@ -332,4 +333,43 @@ fn a_trainer_retrains_one_model_and_the_others_stay_the_playbooks() {
     // A model that does not exist is refused, naming the ones that do.
     let err = run_fail(&["train", "--only", "churm", "--dry-run"]);
     assert!(err.contains("churm") && err.contains("inflaming"), "{err}");
+}
+
+#[test]
+fn a_retrained_model_that_gets_a_pinned_line_wrong_is_not_kept() {
+    // Pinned lines are checked through the whole analysis with the model
+    // each setting gives. A line no choice model can get right (a plain
+    // request to wait, pinned as a choice) refuses every setting: the
+    // playbook's model stays, and `train` names the line. A line the
+    // models get right refuses nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let folders: Vec<String> = ["fresh", "holdout"].iter().map(|f| repo(&format!("tests/corpus/{f}")).display().to_string()).collect();
+    let train = |pinned_agent: &str, out: &std::path::Path| {
+        let pinned = dir.path().join("pinned");
+        std::fs::create_dir_all(&pinned).unwrap();
+        std::fs::write(pinned.join("customer.tsv"), "text\tchurn\treason\temotion\tnote\n我要销户\t1\t-\tcalm\tx\n").unwrap();
+        std::fs::write(pinned.join("agent.tsv"), format!("text\tempathy\tchoice\tinflaming\tvague\tnote\n{pinned_agent}")).unwrap();
+        let mut args = vec!["train", "--only", "choice", "--pinned", pinned.to_str().unwrap(), "--dev", folders[0].as_str(), "--out", out.to_str().unwrap()];
+        for f in &folders {
+            args.extend(["--train", f.as_str()]);
+        }
+        stdout(&run_ok(&args))
+    };
+    let shipped = std::fs::read_to_string(repo("prompts/zh-CN/model/choice.tsv")).unwrap();
+
+    let refused = dir.path().join("refused");
+    let text = train("请您稍等，我帮您查一下\t0\t1\t-\t-\tx\n", &refused);
+    assert!(text.contains("pinned lines: ") && text.contains("(2 lines;"), "{text}");
+    assert!(text.contains("choice: KEPT as the playbook has it"), "{text}");
+    assert!(text.contains("choice expected true got false: 请您稍等，我帮您查一下"), "{text}");
+    assert_eq!(std::fs::read_to_string(refused.join("choice.tsv")).unwrap(), shipped, "a refused choice model was written");
+
+    let held = dir.path().join("held");
+    let text = train("您看是送流量包还是减月租？\t0\t1\t-\t-\tx\n", &held);
+    assert!(!text.contains("KEPT") && !text.contains("passed over"), "{text}");
+    assert_ne!(std::fs::read_to_string(held.join("choice.tsv")).unwrap(), shipped, "the choice model was not retrained");
+
+    // A pinned folder that is not there is an error naming it.
+    let err = run_fail(&["train", "--only", "choice", "--pinned", dir.path().join("nowhere").to_str().unwrap(), "--dry-run"]);
+    assert!(err.contains("nowhere") && err.contains("pinned"), "{err}");
 }

@@ -203,7 +203,7 @@ impl EvalReport {
     }
 }
 
-fn read_tsv(path: &Path, columns: usize) -> Result<Vec<(usize, Vec<String>)>, CorpusError> {
+pub(crate) fn read_tsv(path: &Path, columns: usize) -> Result<Vec<(usize, Vec<String>)>, CorpusError> {
     let text = std::fs::read_to_string(path).map_err(|e| CorpusError { path: path.to_path_buf(), line: 0, message: e.to_string() })?;
     let mut rows = Vec::new();
     let mut header_seen = false;
@@ -270,31 +270,33 @@ pub struct AgentRow {
 /// Reads `dir/customer.tsv` (text, churn, reason, emotion, note).
 pub fn read_customer(dir: &Path) -> Result<Vec<CustomerRow>, CorpusError> {
     let path = dir.join("customer.tsv");
-    let err = |line: usize, message: String| CorpusError { path: path.clone(), line, message };
-    let mut rows = Vec::new();
-    for (line, f) in read_tsv(&path, 4)? {
-        let churn = bool_field(&path, line, &f[1])?;
-        let reason = if f[2] == "-" { None } else { Some(f[2].parse().map_err(|m| err(line, m))?) };
-        let level: Level = f[3].parse().map_err(|m| err(line, m))?;
-        rows.push(CustomerRow { text: f[0].clone(), churn, reason, level });
-    }
-    Ok(rows)
+    read_tsv(&path, 4)?.into_iter().map(|(line, f)| customer_row(&path, line, &f)).collect()
+}
+
+/// One row of a `customer.tsv` (at least four fields).
+pub(crate) fn customer_row(path: &Path, line: usize, f: &[String]) -> Result<CustomerRow, CorpusError> {
+    let err = |message: String| CorpusError { path: path.to_path_buf(), line, message };
+    let churn = bool_field(path, line, &f[1])?;
+    let reason = if f[2] == "-" { None } else { Some(f[2].parse().map_err(err)?) };
+    let level: Level = f[3].parse().map_err(err)?;
+    Ok(CustomerRow { text: f[0].clone(), churn, reason, level })
 }
 
 /// Reads `dir/agent.tsv` (text, empathy, choice, inflaming, vague, note).
 pub fn read_agent(dir: &Path) -> Result<Vec<AgentRow>, CorpusError> {
     let path = dir.join("agent.tsv");
-    let mut rows = Vec::new();
-    for (line, f) in read_tsv(&path, 5)? {
-        rows.push(AgentRow {
-            text: f[0].clone(),
-            empathy: bool_field(&path, line, &f[1])?,
-            choice: bool_field(&path, line, &f[2])?,
-            inflaming: phrases(&f[3]),
-            vague: phrases(&f[4]),
-        });
-    }
-    Ok(rows)
+    read_tsv(&path, 5)?.into_iter().map(|(line, f)| agent_row(&path, line, &f)).collect()
+}
+
+/// One row of an `agent.tsv` (at least five fields).
+pub(crate) fn agent_row(path: &Path, line: usize, f: &[String]) -> Result<AgentRow, CorpusError> {
+    Ok(AgentRow {
+        text: f[0].clone(),
+        empathy: bool_field(path, line, &f[1])?,
+        choice: bool_field(path, line, &f[2])?,
+        inflaming: phrases(&f[3]),
+        vague: phrases(&f[4]),
+    })
 }
 
 /// Runs the analysis over `dir/customer.tsv` and `dir/agent.tsv`, each line

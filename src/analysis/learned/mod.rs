@@ -9,6 +9,7 @@
 pub mod agent_frames;
 pub mod features;
 pub mod logreg;
+pub mod pinned;
 pub mod train;
 
 use std::path::{Path, PathBuf};

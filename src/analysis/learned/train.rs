@@ -18,8 +18,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::pinned::Pinned;
 use super::{FeatureNames, Features, LearnedModels, LogReg, TrainOptions, LEVEL_CLASSES, MODELS, REASON_CLASSES};
-use crate::analysis::eval::{evaluate_rows, read_agent, read_customer, AgentRow, CorpusError, CustomerRow, EvalReport};
+use crate::analysis::eval::{evaluate_rows, read_agent, read_customer, AgentRow, CorpusError, CustomerRow, EvalReport, Miss};
 use crate::analysis::{AnalysisConfig, CallAnalysis, Level, Lexicons, Reason};
 
 /// Why training cannot run.
@@ -31,6 +32,9 @@ pub enum TrainError {
     /// The blind set was passed in.
     #[error("{0}: the blind set is for the final measurement only and is never trained or tuned on")]
     Blind(PathBuf),
+    /// The pinned lines were passed in.
+    #[error("{0}: pinned lines are checked, never trained on (pass them with --pinned)")]
+    Pinned(PathBuf),
     /// Nothing to learn from.
     #[error("no labelled {0} turns in the training folders")]
     Empty(&'static str),
@@ -61,6 +65,9 @@ impl Corpus {
         for d in dirs {
             if is_blind(d) {
                 return Err(TrainError::Blind(d.clone()));
+            }
+            if is_pinned(d) {
+                return Err(TrainError::Pinned(d.clone()));
             }
             let set = u16::try_from(c.sets()).unwrap_or(u16::MAX);
             let (customer, agent) = (read_customer(d)?, read_agent(d)?);
@@ -431,6 +438,9 @@ pub struct Choice {
     pub examples: usize,
     /// Features with a weight in the final model.
     pub features: usize,
+    /// Better-scoring settings passed over: their models got pinned lines
+    /// wrong.
+    pub refused: Vec<Refused>,
     /// The training turns (clauses, for inflaming) that the held-out
     /// predictions at this choice got wrong: where the writers disagree
     /// with each other, or phrasing one folder alone teaches.
@@ -462,8 +472,21 @@ pub struct TrainReport {
     pub dev: EvalReport,
     /// The same development set with the rules alone.
     pub dev_rules_only: EvalReport,
+    /// Models kept as the playbook has them because no setting got every
+    /// pinned line right (nor did the final fit).
+    pub pinned_kept: Vec<PinnedKeep>,
     /// The final models.
     pub models: LearnedModels,
+}
+
+/// A model asked for but kept as the playbook has it: every setting tried
+/// (and the final fit, when it comes last) got pinned lines wrong.
+#[derive(Debug, Clone)]
+pub struct PinnedKeep {
+    /// The model.
+    pub model: &'static str,
+    /// The settings refused, best held-out score first.
+    pub refused: Vec<Refused>,
 }
 
 struct Pick {
@@ -478,16 +501,15 @@ struct Pick {
 
 /// The grid's settings are tried on every core, each scored on held-out
 /// predictions (see [`folds`]) of the first `scored` examples (the
-/// labelled ones; joined turns after them are trained on only); the first
-/// best in grid order wins, so the choice does not depend on the number of
-/// cores.
-fn pick(model: &str, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Pick {
+/// labelled ones; joined turns after them are trained on only). Returned
+/// best first; ties keep grid order, so the order does not depend on the
+/// number of cores.
+fn try_grid(model: &str, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Vec<Pick> {
     let scored = scored.min(data.len());
     let score = move |pred: &[Vec<f32>], data: &Data| score(&pred[..scored.min(pred.len())], &data[..scored]);
-    let settings = grid(model);
     let folds = folds(sets);
     // A worker that panicked has tried nothing.
-    let tried: Vec<Pick> = par_map(&settings, cores(), |opts| {
+    let mut tried: Vec<Pick> = par_map(&grid(model), cores(), |opts| {
         let pred = held_out_predictions(classes, data, &folds, names, *opts, 1);
         let (threshold, s) = score(&pred, data);
         Pick { opts: *opts, threshold, score: s, single_score: s, pred }
@@ -495,27 +517,66 @@ fn pick(model: &str, classes: &[&str], data: &Data, sets: &[u16], scored: usize,
     .into_iter()
     .flatten()
     .collect();
-    let mut best: Option<Pick> = None;
-    for p in tried {
+    for p in &tried {
         tracing::debug!(model, classes = classes.len(), examples = data.len(), options = ?p.opts, held_out_score = p.score, "setting tried");
-        if best.as_ref().is_none_or(|b| p.score > b.score + 1e-9) {
-            best = Some(p);
-        }
     }
-    let Some(single) = best else {
-        return Pick { opts: TrainOptions::default(), threshold: None, score: 0.0, single_score: 0.0, pred: vec![] };
-    };
-    // The chosen settings, bagged: its own held-out predictions give the
-    // threshold (an average of models is less sure of itself than one)
-    // and the score; kept only where it beats the single model.
+    // Scores within 1e-9 of each other are a tie.
+    tried.sort_by(|a, b| if (a.score - b.score).abs() <= 1e-9 { std::cmp::Ordering::Equal } else { b.score.total_cmp(&a.score) });
+    tried
+}
+
+/// `single`'s settings bagged: its own held-out predictions give the
+/// threshold (an average of models is less sure of itself than one) and
+/// the score. `None` where it does not beat the single model.
+fn bagged(single: &Pick, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Option<Pick> {
+    let scored = scored.min(data.len());
     let opts = TrainOptions { bags: BAGS, ..single.opts };
-    let pred = held_out_predictions(classes, data, &folds, names, opts, cores());
-    let (threshold, s) = score(&pred, data);
-    if s > single.score + 1e-9 {
-        Pick { opts, threshold, score: s, single_score: single.score, pred }
-    } else {
-        single
+    let pred = held_out_predictions(classes, data, &folds(sets), names, opts, cores());
+    let (threshold, s) = score(&pred[..scored.min(pred.len())], &data[..scored]);
+    (s > single.score + 1e-9).then_some(Pick { opts, threshold, score: s, single_score: single.score, pred })
+}
+
+/// Settings passed over because their model got pinned lines wrong.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The settings (fitted on the training folders).
+    pub options: TrainOptions,
+    /// Their held-out score.
+    pub held_out_score: f64,
+    /// The pinned lines they got wrong.
+    pub misses: Vec<Miss>,
+}
+
+/// The settings `model` is trained with: the best held-out score whose
+/// model gets every pinned line right (`check` gives the lines it gets
+/// wrong), bagged where that scores better and still holds them. `Err`
+/// with every setting refused when none does.
+fn choose(
+    model: &str,
+    spec: (&[&str], &Data, &[u16], usize, Scorer),
+    names: &FeatureNames,
+    check: impl Fn(&LogReg) -> Vec<Miss>,
+) -> Result<(Pick, Vec<Refused>), Vec<Refused>> {
+    let (classes, data, sets, scored, score) = spec;
+    let mut refused = Vec::new();
+    for single in try_grid(model, classes, data, sets, scored, names, score) {
+        let misses = check(&fit(classes, data, names, &single));
+        if !misses.is_empty() {
+            tracing::info!(model, options = ?single.opts, held_out_score = single.score, pinned_misses = misses.len(), "setting refused: it gets pinned lines wrong");
+            refused.push(Refused { options: single.opts, held_out_score: single.score, misses });
+            continue;
+        }
+        let Some(bag) = bagged(&single, classes, data, sets, scored, names, score) else {
+            return Ok((single, refused));
+        };
+        let misses = check(&fit(classes, data, names, &bag));
+        if misses.is_empty() {
+            return Ok((bag, refused));
+        }
+        refused.push(Refused { options: bag.opts, held_out_score: bag.score, misses });
+        return Ok((single, refused));
     }
+    Err(refused)
 }
 
 /// The examples `p`'s held-out predictions got wrong, decided as the
@@ -578,6 +639,9 @@ pub struct TrainPlan {
     /// Retrain only these models (names of [`MODELS`]); the others are kept
     /// as the playbook has them. Empty: all six.
     pub only: Vec<String>,
+    /// Lines every model chosen must get right (see [`Pinned`]); none:
+    /// nothing is checked.
+    pub pinned: Option<Pinned>,
 }
 
 impl TrainPlan {
@@ -616,11 +680,34 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, plan: &TrainPlan) -> 
         ("choice", &binary, &tr.choice, (&tr.agent_set, usize::MAX), score_binary),
         ("inflaming", &binary, &tr.inflaming, (&tr.clause_set, usize::MAX), score_binary),
     ];
-    let picks: Vec<Option<Pick>> = specs
-        .iter()
-        .map(|(model, classes, data, (sets, scored), score)| plan.retrains(model).then(|| pick(model, classes, data, sets, *scored, n, *score)))
-        .collect();
     let kept = lex.models.clone().into_vec();
+    // The pinned lines `m` (the model at `index` of `specs`) gets wrong in
+    // the playbook's analysis with `m` in place of its own.
+    let check = |index: usize, model: &str, m: &LogReg| -> Vec<Miss> {
+        let Some(pinned) = &plan.pinned else { return Vec::new() };
+        let mut models = kept.clone();
+        models[index] = m.clone();
+        pinned.misses(model, Arc::new(Lexicons { models: LearnedModels::from_vec(models), ..lex.clone() }))
+    };
+    let mut refused: Vec<Vec<Refused>> = vec![Vec::new(); specs.len()];
+    let mut held: Vec<PinnedKeep> = Vec::new();
+    let mut picks: Vec<Option<Pick>> = Vec::new();
+    for (i, (model, classes, data, (sets, scored), score)) in specs.iter().enumerate() {
+        if !plan.retrains(model) {
+            picks.push(None);
+            continue;
+        }
+        match choose(model, (classes, data, sets, *scored, *score), n, |m| check(i, model, m)) {
+            Ok((p, r)) => {
+                picks.push(Some(p));
+                refused[i] = r;
+            }
+            Err(r) => {
+                held.push(PinnedKeep { model, refused: r });
+                picks.push(None);
+            }
+        }
+    }
     // Fits the retrained models on `data` (in the order of `specs`) and
     // keeps the others.
     let fit_or_keep = |data: [&Data; 6], names: &FeatureNames| -> Vec<LogReg> {
@@ -637,16 +724,29 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, plan: &TrainPlan) -> 
     // The final models: training and development data together.
     let all = if plan.dev_in_final { examples(&rules, &train.join(dev), plan.joined) } else { examples(&rules, train, plan.joined) };
     let all_data = [&all.churn, &all.reason, &all.emotion, &all.empathy, &all.choice, &all.inflaming];
-    let finals = fit_or_keep(all_data, &all.names);
+    let mut finals = fit_or_keep(all_data, &all.names);
+    // The final fit (the development set joined) is checked again.
+    for (i, (model, ..)) in specs.iter().enumerate() {
+        let Some(p) = &picks[i] else { continue };
+        let misses = check(i, model, &finals[i]);
+        if !misses.is_empty() {
+            let mut r = std::mem::take(&mut refused[i]);
+            r.push(Refused { options: p.opts, held_out_score: p.score, misses });
+            held.push(PinnedKeep { model, refused: r });
+            finals[i] = kept[i].clone();
+            picks[i] = None;
+        }
+    }
     let folder = |s: &u16| train.dirs.get(usize::from(*s)).map_or(Path::new("?"), PathBuf::as_path);
     let customer_texts: Vec<(&str, &Path)> = train.customer.iter().zip(&tr.customer_set).map(|(r, s)| (r.text.as_str(), folder(s))).collect();
     let agent_texts: Vec<(&str, &Path)> = train.agent.iter().zip(&tr.agent_set).map(|(r, s)| (r.text.as_str(), folder(s))).collect();
     let clause_texts: Vec<(&str, &Path)> = tr.clause_text.iter().zip(&tr.clause_set).map(|(t, s)| (t.as_str(), folder(s))).collect();
     let texts = [&customer_texts, &customer_texts, &customer_texts, &agent_texts, &agent_texts, &clause_texts];
     let mut choices = Vec::new();
-    for (((((model, _, train_data, _, _), p), data), texts), m) in specs.iter().zip(&picks).zip(all_data).zip(texts).zip(&finals) {
+    for ((((((model, _, train_data, _, _), p), data), texts), m), refused) in specs.iter().zip(&picks).zip(all_data).zip(texts).zip(&finals).zip(refused) {
         let Some(p) = p else { continue };
         choices.push(Choice {
+            refused,
             model,
             options: p.opts,
             threshold: p.threshold,
@@ -657,7 +757,7 @@ pub fn train(lex: &Lexicons, train: &Corpus, dev: &Corpus, plan: &TrainPlan) -> 
             held_out_misses: held_out_misses(model, p, train_data, texts),
         });
     }
-    Ok(TrainReport { choices, dev: dev_report, dev_rules_only, models: LearnedModels::from_vec(finals) })
+    Ok(TrainReport { choices, pinned_kept: held, dev: dev_report, dev_rules_only, models: LearnedModels::from_vec(finals) })
 }
 
 /// A blind set (a folder named `blind…`): measured, never trained or tuned on.
@@ -665,14 +765,19 @@ pub fn is_blind(dir: &Path) -> bool {
     dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("blind"))
 }
 
+/// The pinned lines' folder (named `pinned`): checked, never trained on.
+pub fn is_pinned(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "pinned")
+}
+
 /// The default folders: every labelled set under `root` but `dev` (tuned
-/// on) and the blind sets (measured once).
+/// on), the blind sets (measured once) and the pinned lines (checked).
 pub fn default_train_dirs(root: &Path) -> Vec<PathBuf> {
     let mut v = vec![root.to_path_buf()];
     if let Ok(rd) = std::fs::read_dir(root) {
         let mut subs: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("customer.tsv").is_file() && !is_blind(p) && p.file_name().is_some_and(|n| n != "dev"))
+            .filter(|p| p.join("customer.tsv").is_file() && !is_blind(p) && !is_pinned(p) && p.file_name().is_some_and(|n| n != "dev"))
             .collect();
         subs.sort();
         v.extend(subs);
@@ -693,11 +798,14 @@ mod tests {
     }
 
     #[test]
-    fn the_blind_set_is_refused() {
+    fn the_blind_set_and_the_pinned_lines_are_refused() {
         let e = Corpus::read(&[PathBuf::from("tests/corpus/blind9")]).unwrap_err();
         assert!(matches!(e, TrainError::Blind(_)), "{e}");
         let dirs = default_train_dirs(Path::new("tests/corpus"));
-        assert!(dirs.iter().all(|d| !is_blind(d) && !d.ends_with("dev")), "{dirs:?}");
+        assert!(dirs.iter().all(|d| !is_blind(d) && !is_pinned(d) && !d.ends_with("dev")), "{dirs:?}");
+        assert!(dirs.iter().any(|d| d.ends_with("train9")), "{dirs:?}");
+        let e = Corpus::read(&[PathBuf::from("tests/corpus/pinned")]).unwrap_err();
+        assert!(matches!(e, TrainError::Pinned(_)), "{e}");
         assert!(dirs.iter().any(|d| d.ends_with("train")), "{dirs:?}");
     }
 

@@ -242,6 +242,14 @@ pub struct TrainArgs {
     /// has them, and their development rows are theirs (they have seen it).
     #[arg(long, value_name = "MODEL,...", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(callcoach::analysis::learned::MODELS))]
     pub only: Vec<String>,
+    /// Pinned lines (customer.tsv, agent.tsv): a model is kept only at
+    /// settings that get every pinned label of its own right, else the
+    /// playbook's model stays. Default: `tests/corpus/pinned` when it exists.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_pinned")]
+    pub pinned: Option<PathBuf>,
+    /// Check no pinned lines.
+    #[arg(long)]
+    pub no_pinned: bool,
 }
 
 /// Options shared by commands that run Whisper.

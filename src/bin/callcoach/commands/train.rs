@@ -1,7 +1,8 @@
 //! `callcoach train`: fit the analysis models and write them as playbook data.
 
 use anyhow::{Context, Result};
-use callcoach::analysis::learned::train::{default_train_dirs, train, Choice, Corpus, HeldOutMiss, TrainPlan};
+use callcoach::analysis::learned::pinned::Pinned;
+use callcoach::analysis::learned::train::{default_train_dirs, train, Choice, Corpus, HeldOutMiss, Refused, TrainPlan};
 use callcoach::config::Config;
 
 use super::load_lexicons;
@@ -22,7 +23,13 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
         dev.customer.len(),
         dev.agent.len()
     );
-    let plan = TrainPlan { dev_in_final: !args.without_dev, joined: args.joined_turns, only: args.only.clone() };
+    let pinned = pinned_lines(args)?;
+    match &pinned {
+        Some(p) => println!("pinned lines: {} ({} lines; a model is kept only at settings that get its pinned labels right)", p.dir.display(), p.len()),
+        None if args.no_pinned => println!("pinned lines: none (--no-pinned)"),
+        None => println!("pinned lines: none ({DEFAULT_PINNED} not found)"),
+    }
+    let plan = TrainPlan { dev_in_final: !args.without_dev, joined: args.joined_turns, only: args.only.clone(), pinned };
     if !plan.only.is_empty() {
         println!("retraining {} only; the other models are the playbook's own (their development rows include the development set)", plan.only.join(", "));
     }
@@ -48,6 +55,13 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
             c.examples,
             c.features
         );
+    }
+    for c in &report.choices {
+        print_refused(c.model, &c.refused);
+    }
+    for k in &report.pinned_kept {
+        println!("\n{}: KEPT as the playbook has it: no setting got every pinned line right", k.model);
+        print_refused(k.model, &k.refused);
     }
     println!("\ndevelopment set, rules alone:\n{}", report.dev_rules_only.render(false));
     println!("development set, rules and the models trained without it:\n{}", report.dev.render(false));
@@ -77,4 +91,44 @@ fn write_misses(path: &std::path::Path, choices: &[Choice]) -> std::io::Result<(
         }
     }
     std::fs::write(path, out)
+}
+
+/// Where the pinned lines are when `--pinned` is not given.
+const DEFAULT_PINNED: &str = "tests/corpus/pinned";
+
+/// The pinned lines `args` ask for: `--pinned DIR` (which must exist), none
+/// with `--no-pinned`, else the default folder when it exists.
+fn pinned_lines(args: &TrainArgs) -> Result<Option<Pinned>> {
+    let dir = match (&args.pinned, args.no_pinned) {
+        (_, true) => return Ok(None),
+        (Some(dir), false) => dir.clone(),
+        (None, false) => {
+            let dir = std::path::PathBuf::from(DEFAULT_PINNED);
+            if !dir.is_dir() {
+                return Ok(None);
+            }
+            dir
+        }
+    };
+    Ok(Some(Pinned::read(&dir).with_context(|| format!("reading the pinned lines in {}", dir.display()))?))
+}
+
+/// The settings passed over for `model`, each with the pinned lines it got wrong.
+fn print_refused(model: &str, refused: &[Refused]) {
+    for r in refused {
+        let o = &r.options;
+        println!(
+            "{model}: passed over (balanced {}, epochs {}, l2 {:.0e}, min {}, bags {}; held-out score {:.3}): gets {} pinned line(s) wrong",
+            o.balance,
+            o.epochs,
+            o.l2,
+            o.min_count,
+            o.bags,
+            r.held_out_score,
+            r.misses.len()
+        );
+        for m in &r.misses {
+            println!("    {} expected {} got {}: {}", m.label, m.expected, m.got, m.text);
+        }
+    }
 }
