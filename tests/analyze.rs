@@ -118,6 +118,18 @@ fn eval_meets_the_floors_on_every_labelled_set() {
 }
 
 #[test]
+fn the_shipped_analysis_gets_every_pinned_line_right() {
+    // The lines `train` refuses a model for getting wrong: the shipped
+    // models must get them right too (else no retrain could be kept).
+    let out = run_ok(&["eval", repo("tests/corpus/pinned").to_str().unwrap(), "--check"]);
+    let text = stdout(&out);
+    assert!(text.contains("pinned labels this analysis gets wrong: 0"), "{text}");
+    // With the rules alone some are wrong, and `--check` fails naming them.
+    let err = run_fail(&["eval", repo("tests/corpus/pinned").to_str().unwrap(), "--check", "--rules-only"]);
+    assert!(err.contains("pinned churn wrong") || err.contains("pinned reason wrong"), "{err}");
+}
+
+#[test]
 fn eval_measures_the_thresholds_the_configuration_sets() {
     let row = |text: &str| text.lines().find(|l| l.trim_start().starts_with("inflaming (phrases)")).map(str::to_owned);
     let set = repo("tests/corpus/dev");

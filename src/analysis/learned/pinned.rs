@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::MODELS;
 use crate::analysis::eval::{agent_row, customer_row, evaluate_rows, read_tsv, AgentRow, CorpusError, CustomerRow, Miss};
 use crate::analysis::{AnalysisConfig, Lexicons};
 
@@ -86,14 +87,29 @@ impl Pinned {
     /// The pinned labels of `model` that the analysis with `lex` gets wrong,
     /// each line read alone as `callcoach eval` reads it.
     pub fn misses(&self, model: &str, lex: Arc<Lexicons>) -> Vec<Miss> {
-        let labels = labels_of(model);
         let customer_model = ["churn", "reason", "emotion"].contains(&model);
         let (customer, agent): (&[CustomerRow], &[AgentRow]) = if customer_model { (&self.customer, &[]) } else { (&[], &self.agent) };
-        evaluate_rows(customer, agent, lex, &AnalysisConfig::default())
+        self.wrong(customer, agent, labels_of(model), lex, &AnalysisConfig::default())
+    }
+
+    /// Every pinned label (of any model) that the analysis with `lex` and
+    /// `cfg` gets wrong: what `callcoach eval` reports for a pinned folder.
+    pub fn all_misses(&self, lex: Arc<Lexicons>, cfg: &AnalysisConfig) -> Vec<Miss> {
+        let labels: Vec<&str> = MODELS.iter().flat_map(|m| labels_of(m).iter().copied()).collect();
+        self.wrong(&self.customer, &self.agent, &labels, lex, cfg)
+    }
+
+    fn wrong(&self, customer: &[CustomerRow], agent: &[AgentRow], labels: &[&str], lex: Arc<Lexicons>, cfg: &AnalysisConfig) -> Vec<Miss> {
+        evaluate_rows(customer, agent, lex, cfg)
             .misses
             .into_iter()
             .filter(|m| labels.contains(&m.label) && !self.open.contains(&(m.label, m.text.clone())))
             .collect()
+    }
+
+    /// Customer lines and agent lines.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.customer.len(), self.agent.len())
     }
 }
 

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use callcoach::analysis::eval::{evaluate, EvalReport};
+use callcoach::analysis::learned::pinned::Pinned;
+use callcoach::analysis::learned::train::is_pinned;
 use callcoach::analysis::learned::LearnedModels;
 use callcoach::analysis::{Analysis, CallAnalysis, Lexicons, Turn};
 use callcoach::coach::{CardRef, Coach};
@@ -88,6 +90,10 @@ pub(super) fn eval(cfg: &Config, args: &EvalArgs) -> Result<()> {
     let mut summary = vec![summary_header()];
     let mut failures = Vec::new();
     for set in &sets {
+        if is_pinned(set) {
+            failures.extend(pinned(set, lex.clone(), cfg)?);
+            continue;
+        }
         let report = evaluate(set, lex.clone(), &cfg.analysis)?;
         if sets.len() > 1 {
             println!("== {}", set.display());
@@ -106,6 +112,22 @@ pub(super) fn eval(cfg: &Config, args: &EvalArgs) -> Result<()> {
         bail!("floors not met: {}", failures.join("; "));
     }
     Ok(())
+}
+
+/// A pinned folder is not a measurement: it lists the pinned labels the
+/// analysis gets wrong (each a failure under `--check`).
+fn pinned(set: &Path, lex: Arc<Lexicons>, cfg: &Config) -> Result<Vec<String>> {
+    let p = Pinned::read(set).with_context(|| format!("reading the pinned lines in {}", set.display()))?;
+    let misses = p.all_misses(lex, &cfg.analysis);
+    let (customer, agent) = p.counts();
+    println!("== {} (pinned lines, checked by `callcoach train`; not a measurement)", set.display());
+    println!("{customer} customer and {agent} agent lines; pinned labels this analysis gets wrong: {}", misses.len());
+    let mut failures = Vec::new();
+    for m in misses {
+        println!("  {:<10} expected {:<12} got {}: {}", m.label, m.expected, m.got, m.text);
+        failures.push(format!("{}: pinned {} wrong: {}", set.display(), m.label, m.text));
+    }
+    Ok(failures)
 }
 
 /// Sub-folders holding a customer.tsv, sorted.
