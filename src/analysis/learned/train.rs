@@ -527,14 +527,20 @@ fn try_grid(model: &str, classes: &[&str], data: &Data, sets: &[u16], scored: us
 
 /// `single`'s settings bagged: its own held-out predictions give the
 /// threshold (an average of models is less sure of itself than one) and
-/// the score. `None` where it does not beat the single model.
-fn bagged(single: &Pick, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Option<Pick> {
+/// the score.
+fn bag_of(single: &Pick, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Pick {
     let scored = scored.min(data.len());
     let opts = TrainOptions { bags: BAGS, ..single.opts };
     let pred = held_out_predictions(classes, data, &folds(sets), names, opts, cores());
     let (threshold, s) = score(&pred[..scored.min(pred.len())], &data[..scored]);
-    (s > single.score + 1e-9).then_some(Pick { opts, threshold, score: s, single_score: single.score, pred })
+    Pick { opts, threshold, score: s, single_score: single.score, pred }
 }
+
+/// How many of the best settings are also tried bagged when one model at
+/// them gets a pinned line wrong: an average of five models is steadier
+/// on exactly the lines one model gets wrong by chance, and each try costs
+/// a bagged cross-validation (about five single ones).
+const BAGGED_TRIES: usize = 2;
 
 /// Settings passed over because their model got pinned lines wrong.
 #[derive(Debug, Clone)]
@@ -549,8 +555,10 @@ pub struct Refused {
 
 /// The settings `model` is trained with: the best held-out score whose
 /// model gets every pinned line right (`check` gives the lines it gets
-/// wrong), bagged where that scores better and still holds them. `Err`
-/// with every setting refused when none does.
+/// wrong), bagged where that scores better and still holds them; the best
+/// [`BAGGED_TRIES`] settings are tried bagged even when one model at them
+/// gets a pinned line wrong. `Err` with every setting refused when none
+/// holds them.
 fn choose(
     model: &str,
     spec: (&[&str], &Data, &[u16], usize, Scorer),
@@ -559,22 +567,28 @@ fn choose(
 ) -> Result<(Pick, Vec<Refused>), Vec<Refused>> {
     let (classes, data, sets, scored, score) = spec;
     let mut refused = Vec::new();
-    for single in try_grid(model, classes, data, sets, scored, names, score) {
-        let misses = check(&fit(classes, data, names, &single));
-        if !misses.is_empty() {
-            tracing::info!(model, options = ?single.opts, held_out_score = single.score, pinned_misses = misses.len(), "setting refused: it gets pinned lines wrong");
-            refused.push(Refused { options: single.opts, held_out_score: single.score, misses });
-            continue;
+    let refuse = |p: &Pick, misses: Vec<Miss>, refused: &mut Vec<Refused>| {
+        tracing::info!(model, options = ?p.opts, held_out_score = p.score, pinned_misses = misses.len(), "setting refused: it gets pinned lines wrong");
+        refused.push(Refused { options: p.opts, held_out_score: p.score, misses });
+    };
+    for (rank, single) in try_grid(model, classes, data, sets, scored, names, score).into_iter().enumerate() {
+        let single_misses = check(&fit(classes, data, names, &single));
+        if single_misses.is_empty() || rank < BAGGED_TRIES {
+            let bag = bag_of(&single, classes, data, sets, scored, names, score);
+            // A bag is taken where it scores better, or holds the pinned
+            // lines where one model does not.
+            if bag.score > single.score + 1e-9 || !single_misses.is_empty() {
+                let misses = check(&fit(classes, data, names, &bag));
+                if misses.is_empty() {
+                    return Ok((bag, refused));
+                }
+                refuse(&bag, misses, &mut refused);
+            }
         }
-        let Some(bag) = bagged(&single, classes, data, sets, scored, names, score) else {
+        if single_misses.is_empty() {
             return Ok((single, refused));
-        };
-        let misses = check(&fit(classes, data, names, &bag));
-        if misses.is_empty() {
-            return Ok((bag, refused));
         }
-        refused.push(Refused { options: bag.opts, held_out_score: bag.score, misses });
-        return Ok((single, refused));
+        refuse(&single, single_misses, &mut refused);
     }
     Err(refused)
 }
