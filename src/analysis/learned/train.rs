@@ -573,11 +573,15 @@ fn choose(
     };
     for (rank, single) in try_grid(model, classes, data, sets, scored, names, score).into_iter().enumerate() {
         let single_misses = check(&fit(classes, data, names, &single));
-        if single_misses.is_empty() || rank < BAGGED_TRIES {
+        let holds = single_misses.is_empty();
+        if !holds {
+            refuse(&single, single_misses, &mut refused);
+        }
+        if holds || rank < BAGGED_TRIES {
             let bag = bag_of(&single, classes, data, sets, scored, names, score);
             // A bag is taken where it scores better, or holds the pinned
             // lines where one model does not.
-            if bag.score > single.score + 1e-9 || !single_misses.is_empty() {
+            if bag.score > single.score + 1e-9 || !holds {
                 let misses = check(&fit(classes, data, names, &bag));
                 if misses.is_empty() {
                     return Ok((bag, refused));
@@ -585,10 +589,9 @@ fn choose(
                 refuse(&bag, misses, &mut refused);
             }
         }
-        if single_misses.is_empty() {
+        if holds {
             return Ok((single, refused));
         }
-        refuse(&single, single_misses, &mut refused);
     }
     Err(refused)
 }
