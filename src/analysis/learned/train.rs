@@ -505,13 +505,11 @@ struct Pick {
 /// best first; ties keep grid order, so the order does not depend on the
 /// number of cores.
 fn try_grid(model: &str, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Vec<Pick> {
-    let scored = scored.min(data.len());
-    let score = move |pred: &[Vec<f32>], data: &Data| score(&pred[..scored.min(pred.len())], &data[..scored]);
     let folds = folds(sets);
     // A worker that panicked has tried nothing.
     let mut tried: Vec<Pick> = par_map(&grid(model), cores(), |opts| {
         let pred = held_out_predictions(classes, data, &folds, names, *opts, 1);
-        let (threshold, s) = score(&pred, data);
+        let (threshold, s) = score_labelled(score, &pred, data, scored);
         Pick { opts: *opts, threshold, score: s, single_score: s, pred }
     })
     .into_iter()
@@ -520,19 +518,25 @@ fn try_grid(model: &str, classes: &[&str], data: &Data, sets: &[u16], scored: us
     for p in &tried {
         tracing::debug!(model, classes = classes.len(), examples = data.len(), options = ?p.opts, held_out_score = p.score, "setting tried");
     }
-    // Scores within 1e-9 of each other are a tie.
-    tried.sort_by(|a, b| if (a.score - b.score).abs() <= 1e-9 { std::cmp::Ordering::Equal } else { b.score.total_cmp(&a.score) });
+    // A stable sort: equal scores keep grid order.
+    tried.sort_by(|a, b| b.score.total_cmp(&a.score));
     tried
+}
+
+/// `score` over the first `scored` examples (the labelled ones; joined
+/// turns after them are trained on only).
+fn score_labelled(score: Scorer, pred: &[Vec<f32>], data: &Data, scored: usize) -> (Option<f32>, f64) {
+    let scored = scored.min(data.len()).min(pred.len());
+    score(&pred[..scored], &data[..scored])
 }
 
 /// `single`'s settings bagged: its own held-out predictions give the
 /// threshold (an average of models is less sure of itself than one) and
 /// the score.
 fn bag_of(single: &Pick, classes: &[&str], data: &Data, sets: &[u16], scored: usize, names: &FeatureNames, score: Scorer) -> Pick {
-    let scored = scored.min(data.len());
     let opts = TrainOptions { bags: BAGS, ..single.opts };
     let pred = held_out_predictions(classes, data, &folds(sets), names, opts, cores());
-    let (threshold, s) = score(&pred[..scored.min(pred.len())], &data[..scored]);
+    let (threshold, s) = score_labelled(score, &pred, data, scored);
     Pick { opts, threshold, score: s, single_score: single.score, pred }
 }
 
