@@ -384,13 +384,16 @@ pub fn text(norm: &Normalized, out: &mut Features) {
         }
     }
     let len = match norm.len() {
-        0..=5 => "xs",
-        6..=12 => "s",
-        13..=25 => "m",
-        _ => "l",
+        0..=5 => LENGTHS[0],
+        6..=12 => LENGTHS[1],
+        13..=25 => LENGTHS[2],
+        _ => LENGTHS[3],
     };
-    out.add_parts("len:", &[len]);
+    out.add(len);
 }
+
+/// The length features of [`text`], shortest first.
+pub const LENGTHS: [&str; 4] = ["len:xs", "len:s", "len:m", "len:l"];
 
 /// The lexicon groups (and terms) that matched.
 pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Features) {

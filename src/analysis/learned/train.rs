@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::features;
 use super::pinned::Pinned;
 use super::{FeatureNames, Features, LearnedModels, LogReg, TrainOptions, LEVEL_CLASSES, MODELS, REASON_CLASSES};
 use crate::analysis::eval::{evaluate_rows, read_agent, read_customer, AgentRow, CorpusError, CustomerRow, EvalReport, Miss};
@@ -103,6 +104,11 @@ type Data = Vec<Example>;
 
 /// Training examples per model.
 struct Examples {
+    /// Without the length features ([`features::LENGTHS`]): round 12's
+    /// churn model weighed `len:xs` (up to five characters) at 2.69, so
+    /// the first partial of a call, a misheard 喂你好 (位女后), read as
+    /// leaving (0.74) and raised a churn alert. Leaving is said in words,
+    /// not in a length.
     churn: Data,
     reason: Data,
     emotion: Data,
@@ -225,10 +231,12 @@ fn examples(rules: &CallAnalysis, c: &Corpus, joined: bool) -> Examples {
         names: FeatureNames::default(),
     };
     let joined = if joined { joined_turns(&c.customer, &c.customer_set) } else { Vec::new() };
+    let lengths: Vec<u64> = features::LENGTHS.iter().map(|n| features::id(n)).collect();
     for row in c.customer.iter().chain(joined.iter().map(|(r, _)| r)) {
         let f = ids(&rules.customer_features(&row.text), &mut ex.names);
         let reason = row.reason.and_then(|r| REASON_CLASSES.iter().position(|n| *n == r.as_str())).unwrap_or(0);
-        ex.churn.push((f.clone(), usize::from(row.churn)));
+        let churn_f = f.iter().copied().filter(|id| !lengths.contains(id)).collect();
+        ex.churn.push((churn_f, usize::from(row.churn)));
         ex.reason.push((f.clone(), reason));
         ex.emotion.push((f, level_index(row.level)));
     }
@@ -855,6 +863,22 @@ mod tests {
         // The same every run.
         let key = |v: &[(CustomerRow, u16)]| v.iter().map(|(r, s)| (r.text.clone(), r.churn, r.reason, r.level, *s)).collect::<Vec<_>>();
         assert_eq!(key(&joined_turns(&rows, &sets)), key(&joined));
+    }
+
+    #[test]
+    fn the_churn_model_is_not_shown_a_turn_s_length() {
+        let lex = Arc::new(Lexicons { models: LearnedModels::none(), ..Lexicons::embedded().unwrap() });
+        let rules = CallAnalysis::new(lex, AnalysisConfig::default());
+        let row = |text: &str, churn: bool| CustomerRow { text: text.into(), churn, reason: None, level: Level::Calm };
+        let c = Corpus { customer: vec![row("销户", true), row("我想问一下这个月的账单为什么多了十块钱", false)], customer_set: vec![0, 0], ..Corpus::default() };
+        let ex = examples(&rules, &c, false);
+        let lengths: Vec<u64> = features::LENGTHS.iter().map(|n| features::id(n)).collect();
+        let has_length = |d: &Data| d.iter().map(|(f, _)| f.iter().filter(|id| lengths.contains(id)).count()).collect::<Vec<_>>();
+        assert_eq!(has_length(&ex.churn), [0, 0]);
+        // The reason and emotion models still see it.
+        assert_eq!(has_length(&ex.reason), [1, 1]);
+        assert_eq!(has_length(&ex.emotion), [1, 1]);
+        assert!(ex.churn[0].0.len() > 1, "the churn model sees the words");
     }
 
     #[test]
