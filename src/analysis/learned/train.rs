@@ -870,7 +870,8 @@ mod tests {
         let lex = Arc::new(Lexicons { models: LearnedModels::none(), ..Lexicons::embedded().unwrap() });
         let rules = CallAnalysis::new(lex, AnalysisConfig::default());
         let row = |text: &str, churn: bool| CustomerRow { text: text.into(), churn, reason: None, level: Level::Calm };
-        let c = Corpus { customer: vec![row("销户", true), row("我想问一下这个月的账单为什么多了十块钱", false)], customer_set: vec![0, 0], ..Corpus::default() };
+        let customer = vec![row("销户", true), row("我想问一下这个月的账单为什么多了十块钱", false)];
+        let c = Corpus { customer, customer_set: vec![0, 0], ..Corpus::default() };
         let ex = examples(&rules, &c, false);
         let lengths: Vec<u64> = features::LENGTHS.iter().map(|n| features::id(n)).collect();
         let has_length = |d: &Data| d.iter().map(|(f, _)| f.iter().filter(|id| lengths.contains(id)).count()).collect::<Vec<_>>();
