@@ -395,6 +395,11 @@ pub fn text(norm: &Normalized, out: &mut Features) {
 /// The length features of [`text`], shortest first.
 pub const LENGTHS: [&str; 4] = ["len:xs", "len:s", "len:m", "len:l"];
 
+/// The ids of [`LENGTHS`].
+pub fn length_ids() -> [u64; 4] {
+    LENGTHS.map(id)
+}
+
 /// The lexicon groups (and terms) that matched.
 pub fn lexicon(prefix: &str, hits: &[Hit], out: &mut Features) {
     // Not the exclamation marks (see `text`).

@@ -231,7 +231,7 @@ fn examples(rules: &CallAnalysis, c: &Corpus, joined: bool) -> Examples {
         names: FeatureNames::default(),
     };
     let joined = if joined { joined_turns(&c.customer, &c.customer_set) } else { Vec::new() };
-    let lengths: Vec<u64> = features::LENGTHS.iter().map(|n| features::id(n)).collect();
+    let lengths = features::length_ids();
     for row in c.customer.iter().chain(joined.iter().map(|(r, _)| r)) {
         let f = ids(&rules.customer_features(&row.text), &mut ex.names);
         let reason = row.reason.and_then(|r| REASON_CLASSES.iter().position(|n| *n == r.as_str())).unwrap_or(0);
@@ -873,7 +873,7 @@ mod tests {
         let customer = vec![row("销户", true), row("我想问一下这个月的账单为什么多了十块钱", false)];
         let c = Corpus { customer, customer_set: vec![0, 0], ..Corpus::default() };
         let ex = examples(&rules, &c, false);
-        let lengths: Vec<u64> = features::LENGTHS.iter().map(|n| features::id(n)).collect();
+        let lengths = features::length_ids();
         let has_length = |d: &Data| d.iter().map(|(f, _)| f.iter().filter(|id| lengths.contains(id)).count()).collect::<Vec<_>>();
         assert_eq!(has_length(&ex.churn), [0, 0]);
         // The reason and emotion models still see it.
@@ -884,7 +884,7 @@ mod tests {
 
     #[test]
     fn the_threshold_with_the_best_f1_is_found() {
-        let f = |s: &str| vec![super::super::features::id(s)];
+        let f = |s: &str| vec![features::id(s)];
         let data: Data = vec![(f("a"), 1), (f("a"), 1), (f("b"), 0), (f("b"), 0)];
         let m = LogReg::train(&["no", "yes"], &data, &FeatureNames::default(), TrainOptions::default());
         let pred: Vec<Vec<f32>> = data.iter().map(|(x, _)| m.predict(x)).collect();
@@ -894,7 +894,7 @@ mod tests {
 
     #[test]
     fn a_held_out_miss_is_a_line_decided_otherwise_than_labelled() {
-        let f = |s: &str| vec![super::super::features::id(s)];
+        let f = |s: &str| vec![features::id(s)];
         let data: Data = vec![(f("a"), 1), (f("b"), 0), (f("c"), 1)];
         let pick = Pick {
             opts: TrainOptions::default(),
@@ -925,7 +925,7 @@ mod tests {
         // Folder 0 teaches a -> yes, folder 1 teaches b -> yes, folder 2
         // both: a model without folder 2 still knows both, but folder 0
         // predicted without itself has never seen a.
-        let f = |s: &str| vec![super::super::features::id(s)];
+        let f = |s: &str| vec![features::id(s)];
         let data: Data = vec![(f("a"), 1), (f("z"), 0), (f("b"), 1), (f("z"), 0), (f("c"), 1), (f("z"), 0)];
         let sets = [0u16, 0, 1, 1, 2, 2];
         assert_eq!(folds(&sets), sets.to_vec());
