@@ -129,6 +129,15 @@ const CUSTOMER_FRAME_WORDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("accept", &["好的", "好吧", "行吧", "可以", "那就", "办吧", "就这个", "听你的", "没问题", "就按"]),
+    // What a package holds and how it is used: with `unused`, the package
+    // does not fit (套餐里的流量用不上: plan); `unused` with a change of
+    // life and no package (老伴走了，号用不上了) names no reason.
+    ("usage", &["流量", "通话", "分钟", "定向", "会员", "月租", "档", "兆", "合约期", "违约金", "副卡", "套餐里", "套餐"]),
+    (
+        "unused",
+        &["用不上", "用不完", "用不着", "用不了", "没人用", "很少用", "不怎么用", "白交", "浪费", "闲置", "吃灰", "不够用", "不够打", "不对路", "不合适", "不实用", "多余"],
+    ),
+    ("life", &["走了", "去世", "过世", "毕业", "辞职", "退休", "住院", "瘫", "项目", "新号", "新卡", "自己办了", "结婚", "离婚", "搬"]),
 ];
 
 /// The kinds whose order across two clauses in a row is a feature of a
@@ -523,6 +532,17 @@ mod tests {
         assert!(names_of("那张副卡我去年就销过了").iter().any(|x| x == "fr:done+leave"));
         // One clause: nothing to order, no last clause.
         assert!(!names_of("我要转网").iter().any(|x| x.starts_with("fs:") || x.starts_with("fl:")));
+    }
+
+    #[test]
+    fn a_package_that_does_not_fit_is_read_apart_from_a_card_no_longer_needed() {
+        // The package's content unused: plan.
+        let plan = names_of("套餐里那些流量我根本用不上");
+        assert!(plan.iter().any(|x| x == "fr:unused+usage"), "{plan:?}");
+        // A change of life: the card is not needed, the package is not at fault.
+        let life = names_of("老伴走了，她那个号用不上了");
+        assert!(life.iter().any(|x| x == "fr:life") && life.iter().any(|x| x == "fr:unused"), "{life:?}");
+        assert!(!life.iter().any(|x| x.contains("usage")), "{life:?}");
     }
 
     #[test]
