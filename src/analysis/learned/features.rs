@@ -100,8 +100,10 @@ const FRAME_WORDS: &[(&str, &[&str])] = &[
 ];
 
 /// Kinds of words only a customer's frames hold: what turns a leaving
-/// verb around. Porting *in* (转过来), a leaving that is already done
-/// (销过, 早就), one taken back (算了, 接着用) and taking up an offer.
+/// verb around (porting *in*: 转过来; a leaving that is already done:
+/// 销过, 早就; one taken back: 算了, 接着用; taking up an offer), and what
+/// tells a package that does not fit from a card no longer needed (what a
+/// package holds, a thing unused, a change of life).
 const CUSTOMER_FRAME_WORDS: &[(&str, &[&str])] = &[
     ("port_in", &["转进", "转入", "转过来", "转到你们", "转来你们", "转到你家", "换到你们", "换过来", "携入", "迁入你们", "过来你们"]),
     ("done", &["办过", "销过", "转过", "拆过", "退过", "停过", "注销过", "早就", "过了", "那会儿", "当年", "已经办", "已经销", "已经转", "已经拆", "已经退"]),
@@ -132,7 +134,7 @@ const CUSTOMER_FRAME_WORDS: &[(&str, &[&str])] = &[
     // What a package holds and how it is used: with `unused`, the package
     // does not fit (套餐里的流量用不上: plan); `unused` with a change of
     // life and no package (老伴走了，号用不上了) names no reason.
-    ("usage", &["流量", "通话", "分钟", "定向", "会员", "月租", "档", "兆", "合约期", "违约金", "副卡", "套餐里", "套餐"]),
+    ("usage", &["流量", "通话", "分钟", "定向", "会员", "月租", "档", "兆", "合约期", "违约金", "副卡", "套餐"]),
     (
         "unused",
         &[
