@@ -563,6 +563,9 @@ mod tests {
         let life = names_of("老伴走了，她那个号用不上了");
         assert!(life.iter().any(|x| x == "fr:life") && life.iter().any(|x| x == "fr:unused"), "{life:?}");
         assert!(!life.iter().any(|x| x.contains("usage")), "{life:?}");
+        // A move is relocation, its own reason, not a change of life.
+        let moving = names_of("我下个月搬到外地去了，这号用不上了");
+        assert!(!moving.iter().any(|x| x.contains("life")), "{moving:?}");
     }
 
     #[test]
