@@ -318,8 +318,8 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(v[0]["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("model:churn=")), "{}", v[0]);
     // A blind set is refused, naming it.
-    let err = run_fail(&["train", "--train", repo("tests/corpus/blind9").to_str().unwrap(), "--dry-run"]);
-    assert!(err.contains("blind9") && err.contains("never trained or tuned on"), "{err}");
+    let err = run_fail(&["train", "--train", repo("tests/corpus/blind23").to_str().unwrap(), "--dry-run"]);
+    assert!(err.contains("blind23") && err.contains("never trained or tuned on"), "{err}");
 }
 
 #[test]

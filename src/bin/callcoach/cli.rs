@@ -213,7 +213,7 @@ pub struct TrainArgs {
     pub train: Vec<PathBuf>,
     /// The development folder: models trained without it are measured on
     /// it, then it joins the final fit (settings and thresholds are chosen
-    /// on the training folders, each predicted by a model trained on the others).
+    /// on the training folders, each predicted by a model trained without it).
     #[arg(long, value_name = "DIR", default_value = "tests/corpus/dev")]
     pub dev: PathBuf,
     /// Where the model files go (a playbook's `model/` folder).

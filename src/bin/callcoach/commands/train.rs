@@ -15,7 +15,7 @@ pub(super) fn run(cfg: &Config, args: &TrainArgs) -> Result<()> {
     let dev = Corpus::read(std::slice::from_ref(&args.dev))?;
     let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     println!(
-        "training on {} ({} customer, {} agent turns; settings chosen on each folder predicted by a model trained on the others); development set {} ({} customer, {} agent turns)",
+        "training on {} ({} customer, {} agent turns; settings chosen on each folder predicted by a model trained without it); development set {} ({} customer, {} agent turns)",
         names.join(", "),
         train_set.customer.len(),
         train_set.agent.len(),
