@@ -372,8 +372,9 @@ fn score_calm(pred: &[Vec<f32>], data: &[Example]) -> (Option<f32>, f64) {
 }
 
 /// The most folds held-out prediction trains a model for. Training time
-/// grows with the folds: round 19's 37 folders as 37 folds would have
-/// taken about two hours for the six models; as 12, about 40 minutes.
+/// grows with the folds: round 19's 37 folders as 37 folds would train
+/// three times as many models per setting; as 12, the six models took 61
+/// minutes.
 const MAX_FOLDS: u16 = 12;
 
 /// The folds for held-out prediction: each training folder falls wholly in
