@@ -317,9 +317,14 @@ fn a_centre_trains_models_on_its_own_folders_and_the_playbook_uses_them() {
     let (out, v) = analyze("C: 下个月合同到期我就不续了\n", &["--playbook", playbook.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(v[0]["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("model:churn=")), "{}", v[0]);
-    // A blind set is refused, naming it.
-    let err = run_fail(&["train", "--train", repo("tests/corpus/blind23").to_str().unwrap(), "--dry-run"]);
-    assert!(err.contains("blind23") && err.contains("never trained or tuned on"), "{err}");
+    // A blind set is refused, naming it: a labelled folder named as one.
+    let blind = dir.path().join("blind_example");
+    std::fs::create_dir(&blind).unwrap();
+    for f in ["customer.tsv", "agent.tsv"] {
+        std::fs::copy(repo("tests/corpus/fresh").join(f), blind.join(f)).unwrap();
+    }
+    let err = run_fail(&["train", "--train", blind.to_str().unwrap(), "--dry-run"]);
+    assert!(err.contains("blind_example") && err.contains("never trained or tuned on"), "{err}");
 }
 
 #[test]
