@@ -183,6 +183,20 @@ const CHURN_VETO: f32 = 0.3;
 /// but the turns the model is surest about.
 const MODEL_VETO: f32 = 0.05;
 
+/// The clauses of an agent's turn that hold words, each with its text
+/// trimmed of punctuation: the clauses the inflaming model reads, in
+/// training and in a call alike.
+fn worded_clauses(n: &Normalized) -> Vec<(Normalized, String)> {
+    n.clauses()
+        .into_iter()
+        .filter_map(|c| {
+            let text: String = c.chars.iter().collect();
+            let bare = text.trim_matches(|ch: char| ch.is_ascii_punctuation() || "，。！？、；：".contains(ch)).to_string();
+            (!bare.is_empty()).then_some((c, bare))
+        })
+        .collect()
+}
+
 /// Whether the rules' finding `found` stands against `model`'s probability
 /// (see [`MODEL_VETO`]); `why` says when the model overrules it.
 fn rules_stand(found: bool, (model, p): (&str, f32), why: &mut Vec<String>) -> bool {
@@ -498,16 +512,13 @@ impl CallAnalysis {
         // is not the model's to judge: it stays.
         let mut judged = vec![false; rule_phrases.len()];
         let mut f = learned::Features::new();
-        for c in n.clauses() {
-            let text: String = c.chars.iter().collect();
-            let bare = text.trim_matches(|ch: char| ch.is_ascii_punctuation() || "，。！？、；：".contains(ch));
-            if bare.is_empty() {
-                continue;
-            }
+        let clauses = worded_clauses(n);
+        for (index, (c, bare)) in clauses.iter().enumerate() {
+            let bare = bare.as_str();
             let held: Vec<usize> = (0..rule_phrases.len()).filter(|&i| bare.contains(rule_phrases[i].as_str()) || rule_phrases[i].contains(bare)).collect();
-            let h = self.agent_hits(&c);
+            let h = self.agent_hits(c);
             f.clear();
-            learned::agent_clause_features(&c, &h, turn, &mut f);
+            learned::agent_clause_features(c, &h, turn, learned::ClausePlace { index, count: clauses.len() }, &mut f);
             let p = m.inflaming.probability(f.ids());
             for &i in &held {
                 judged[i] = true;
@@ -556,13 +567,14 @@ impl CallAnalysis {
         let norm = Normalized::new(text);
         let mut f = learned::Features::named();
         let turn = learned::agent_features(&norm, &self.agent_hits(&norm), &mut f);
-        let clauses = norm
-            .clauses()
+        let worded = worded_clauses(&norm);
+        let count = worded.len();
+        let clauses = worded
             .into_iter()
-            .filter(|c| c.chars.iter().any(|ch| !ch.is_ascii_punctuation()))
-            .map(|c| {
+            .enumerate()
+            .map(|(index, (c, _))| {
                 let mut f = learned::Features::named();
-                learned::agent_clause_features(&c, &self.agent_hits(&c), &turn, &mut f);
+                learned::agent_clause_features(&c, &self.agent_hits(&c), &turn, learned::ClausePlace { index, count }, &mut f);
                 (c.chars.iter().collect::<String>(), f)
             })
             .collect();

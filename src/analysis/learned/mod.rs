@@ -163,13 +163,45 @@ pub fn agent_features(norm: &Normalized, hits: &[Hit], f: &mut Features) -> agen
     kinds
 }
 
+/// Where a clause stands in its turn: its index among the turn's clauses
+/// (those with words) and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClausePlace {
+    /// 0 for the first clause.
+    pub index: usize,
+    /// The turn's clauses with words.
+    pub count: usize,
+}
+
 /// The features of one clause of an agent's turn, read in its turn (the
-/// turn's [`agent_frames::TurnKinds`]), added to `f`.
-pub fn agent_clause_features(clause: &Normalized, hits: &[Hit], turn: &agent_frames::TurnKinds, f: &mut Features) {
+/// turn's [`agent_frames::TurnKinds`] and the clause's place in it), added
+/// to `f`.
+pub fn agent_clause_features(clause: &Normalized, hits: &[Hit], turn: &agent_frames::TurnKinds, place: ClausePlace, f: &mut Features) {
     // A clause's own kinds are its `af:` features; the turn's are added.
     let _ = agent_text_features(clause, hits, f);
     turn.add_to(f);
+    add_place(place, f);
     f.finish();
+}
+
+/// The clause's place as `cx:` features. Labellers mark the phrase that
+/// inflames, not every clause around it: in the held-out predictions of
+/// round 19's data, the longer the turn, the less likely each of its
+/// clauses was labelled, and a turn's last clause more likely than its
+/// first (a calibration on place alone lifted clause F1 from 0.870 to
+/// 0.879).
+fn add_place(place: ClausePlace, f: &mut Features) {
+    const COUNTS: [&str; 5] = ["1", "2", "3", "4", "5+"];
+    let count = COUNTS[place.count.clamp(1, COUNTS.len()) - 1];
+    f.add_parts("cx:n=", &[count]);
+    if place.count > 1 {
+        if place.index == 0 {
+            f.add("cx:first");
+        }
+        if place.index + 1 == place.count {
+            f.add("cx:last");
+        }
+    }
 }
 
 fn agent_text_features(norm: &Normalized, hits: &[Hit], f: &mut Features) -> agent_frames::TurnKinds {
