@@ -3,6 +3,12 @@
 //! p99 and max in microseconds; then the time of one customer turn and
 //! one agent turn against their length (it grows linearly: long turns are
 //! analysed in pieces).
+//!
+//! Wall time depends on the machine and on what else runs on it. The
+//! instructions per turn do not: `-- --rounds 3 --turns-only` runs only
+//! the per-turn part, three times over the corpus, short enough for
+//! `valgrind --tool=callgrind --toggle-collect='callcoach::analysis::CallAnalysis::turn'`
+//! (the README has the whole command).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +17,16 @@ use std::time::Instant;
 use callcoach::analysis::{AnalysisConfig, CallAnalysis, Lexicons, Turn};
 use callcoach::events::Speaker;
 
+/// `--rounds N`: passes over the corpus (default 20); `--turns-only`: no
+/// time-against-length part.
+fn options() -> (usize, bool) {
+    let args: Vec<String> = std::env::args().collect();
+    let rounds = args.iter().position(|a| a == "--rounds").and_then(|i| args.get(i + 1)).and_then(|n| n.parse().ok()).unwrap_or(20);
+    (rounds, args.iter().any(|a| a == "--turns-only"))
+}
+
 fn main() {
+    let (rounds, turns_only) = options();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let mut lines: Vec<(Speaker, String)> = Vec::new();
     for (file, speaker) in [("customer.tsv", Speaker::Customer), ("agent.tsv", Speaker::Agent)] {
@@ -29,7 +44,7 @@ fn main() {
     let mut call = CallAnalysis::new(lex, AnalysisConfig::default());
     let mut us: Vec<f64> = Vec::new();
     let mut t = 0.0;
-    for _round in 0..20 {
+    for _round in 0..rounds {
         for (speaker, text) in &lines {
             let start = Instant::now();
             let _ = call.turn(&Turn { speaker: *speaker, text, start: t, end: t + 3.0, duration_known: true, is_final: true, features: None });
@@ -42,6 +57,9 @@ fn main() {
     println!("analysis per turn over {} turns ({} distinct lines)", us.len(), lines.len());
     println!("p50_us {:.0}  p95_us {:.0}  p99_us {:.0}  max_us {:.0}", q(0.5), q(0.95), q(0.99), us[us.len() - 1]);
     println!("lexicon_load_ms {load_ms:.1}");
+    if turns_only {
+        return;
+    }
     // Time against length: one customer turn and one agent turn of n
     // characters (the agent's clauses are each read in their turn).
     let units =

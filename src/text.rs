@@ -121,8 +121,6 @@ pub struct Normalized {
     pub chars: Vec<char>,
     /// Toneless readings per character (empty for non-Han).
     pub readings: Vec<Vec<&'static str>>,
-    /// Fuzzy readings per character.
-    pub fuzzy: Vec<Vec<String>>,
     /// Clause index of each character.
     pub clause: Vec<usize>,
 }
@@ -149,15 +147,7 @@ impl Normalized {
             clause.push(k);
         }
         let readings: Vec<Vec<&'static str>> = chars.iter().map(|c| readings_of(*c)).collect();
-        let fuzzy = readings
-            .iter()
-            .map(|r| {
-                let mut v: Vec<String> = r.iter().map(|s| fuzzy_syllable(s)).collect();
-                v.dedup();
-                v
-            })
-            .collect();
-        Self { chars, readings, fuzzy, clause }
+        Self { chars, readings, clause }
     }
 
     /// Number of characters.
@@ -194,7 +184,6 @@ impl Normalized {
             out.push(Normalized {
                 chars: self.chars[start..end].to_vec(),
                 readings: self.readings[start..end].to_vec(),
-                fuzzy: self.fuzzy[start..end].to_vec(),
                 clause: self.clause[start..end].iter().map(|c| c - clause0).collect(),
             });
             start = end;
@@ -213,7 +202,6 @@ impl Normalized {
                 out.push(Normalized {
                     chars: self.chars[start..i].to_vec(),
                     readings: self.readings[start..i].to_vec(),
-                    fuzzy: self.fuzzy[start..i].to_vec(),
                     clause: self.clause[start..i].iter().map(|c| c - clause0).collect(),
                 });
                 start = i;

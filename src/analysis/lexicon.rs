@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
@@ -407,15 +408,19 @@ const COMMON_WORDS: &[&str] = &[
 /// Drops sound-alike hits that cut across an exact word: either an exact hit
 /// of any lexicon or one of [`COMMON_WORDS`]. Exact hits are never dropped.
 pub fn drop_cross_word_guesses(text: &Normalized, lists: &mut [&mut Vec<Hit>]) {
+    // Most turns have no sound-alike hit: nothing to drop, nothing to look for.
+    if lists.iter().all(|list| list.iter().all(|h| h.kind == MatchKind::Exact)) {
+        return;
+    }
     let mut anchors: Vec<(usize, usize)> = Vec::new();
     for list in lists.iter() {
         anchors.extend(list.iter().filter(|h| h.kind == MatchKind::Exact && h.end - h.start >= 2).map(|h| (h.start, h.end)));
     }
-    for w in COMMON_WORDS {
-        let wc: Vec<char> = w.chars().collect();
-        for i in 0..text.len().saturating_sub(wc.len() - 1) {
-            if text.chars[i..i + wc.len()] == wc[..] {
-                anchors.push((i, i + wc.len()));
+    // One pass over the text: at each character, only the words it starts.
+    for (i, c) in text.chars.iter().enumerate() {
+        for w in COMMON_WORD_CHARS.iter().filter(|w| w.first() == Some(c)) {
+            if text.chars[i..].starts_with(w) {
+                anchors.push((i, i + w.len()));
             }
         }
     }
@@ -431,6 +436,9 @@ pub fn drop_cross_word_guesses(text: &Normalized, lists: &mut [&mut Vec<Hit>]) {
         list.retain(|h| h.kind == MatchKind::Exact || !crosses(h));
     }
 }
+
+/// [`COMMON_WORDS`] as characters, split once.
+static COMMON_WORD_CHARS: LazyLock<Vec<Vec<char>>> = LazyLock::new(|| COMMON_WORDS.iter().map(|w| w.chars().collect()).collect());
 
 #[cfg(test)]
 mod tests {

@@ -421,7 +421,9 @@ impl CallAnalysis {
     /// The learned models decide, the rules' findings among their features.
     fn apply_customer_models(&self, f: &[u64], d: &mut CustomerDetection) {
         let m = &self.lex.models;
-        let p = m.churn.probability(f);
+        // Each model looks each feature up once, for its score and its `why`.
+        let known = m.churn.known(f);
+        let p = m.churn.probability_known(&known);
         // The model adds what the lexicons miss. A leaving word the rules
         // found (not negated, declined or only conditional) stands unless
         // the model is sure against it: a loose cue (heard by sound,
@@ -431,7 +433,7 @@ impl CallAnalysis {
         let explicit = d.churn.intent && !d.conditional && !d.declined;
         let vetoed = explicit && p < if d.firm { MODEL_VETO } else { CHURN_VETO };
         let intent = (explicit && !vetoed) || p >= self.cfg.churn_threshold;
-        d.churn_why.push(format!("model:churn={p:.2} ({})", learned::explain(&m.churn.top_features(f, 1, 4))));
+        d.churn_why.push(format!("model:churn={p:.2} ({})", learned::explain(&m.churn.top_known(&known, 1, 4))));
         if vetoed {
             let cue = if d.firm { "the leaving word" } else { "a loose cue" };
             d.churn_why.push(format!("model:churn={p:.2} overrules {cue}"));
@@ -441,18 +443,20 @@ impl CallAnalysis {
             d.declined = false;
         }
         if !m.reason.is_empty() {
-            let pr = m.reason.predict(f);
+            let known = m.reason.known(f);
+            let pr = m.reason.predict_known(&known);
             let (best, pb) = pr.iter().enumerate().fold((0, 0.0f32), |acc, (i, v)| if *v > acc.1 { (i, *v) } else { acc });
             d.scores.clear();
             if best > 0 && pb >= 0.35 {
                 if let Some(r) = learned::REASON_CLASSES.get(best).and_then(|n| Reason::from_group(n)) {
                     d.scores.insert(r, pb);
-                    d.reason_why.push(format!("model:reason={}:{pb:.2} ({})", r.as_str(), learned::explain(&m.reason.top_features(f, best, 3))));
+                    d.reason_why.push(format!("model:reason={}:{pb:.2} ({})", r.as_str(), learned::explain(&m.reason.top_known(&known, best, 3))));
                 }
             }
         }
         if !m.emotion.is_empty() {
-            let pe = m.emotion.predict(f);
+            let known = m.emotion.known(f);
+            let pe = m.emotion.predict_known(&known);
             d.text_anger = (pe[1] * 0.5 + pe[2] * 0.9).clamp(0.0, 1.0);
             let (level, class) = if pe[2] >= pe[1] && pe[2] >= pe[0] {
                 ("angry", 2)
@@ -462,7 +466,7 @@ impl CallAnalysis {
                 ("calm", 0)
             };
             if class > 0 {
-                d.anger_why = vec![format!("model:{level}={:.2} ({})", pe[class], learned::explain(&m.emotion.top_features(f, class, 3)))];
+                d.anger_why = vec![format!("model:{level}={:.2} ({})", pe[class], learned::explain(&m.emotion.top_known(&known, class, 3)))];
             }
         }
     }
@@ -519,7 +523,8 @@ impl CallAnalysis {
             let h = self.agent_hits(c);
             f.clear();
             learned::agent_clause_features(c, &h, turn, learned::ClausePlace { index, count: clauses.len() }, &mut f);
-            let p = m.inflaming.probability(f.ids());
+            let known = m.inflaming.known(f.ids());
+            let p = m.inflaming.probability_known(&known);
             for &i in &held {
                 judged[i] = true;
             }
@@ -538,7 +543,7 @@ impl CallAnalysis {
                 continue;
             }
             let phrases = phrases();
-            why.push(format!("model:inflaming={p:.2} \"{}\" ({})", phrases.join("|"), learned::explain(&m.inflaming.top_features(f.ids(), 1, 3))));
+            why.push(format!("model:inflaming={p:.2} \"{}\" ({})", phrases.join("|"), learned::explain(&m.inflaming.top_known(&known, 1, 3))));
             for phrase in phrases {
                 if !a.inflaming.contains(&phrase) {
                     a.inflaming.push(phrase);

@@ -312,21 +312,33 @@ impl LogReg {
         (c < stride).then(|| self.rows.get(row as usize * stride + c).copied()).flatten()
     }
 
+    /// The rows of the features (ids) the model knows, one hash lookup
+    /// each: score them with [`Self::predict_known`] and name the strongest
+    /// with [`Self::top_known`] without looking them up again.
+    pub fn known(&self, x: &[u64]) -> Vec<u32> {
+        let mut rows = Vec::with_capacity(x.len());
+        rows.extend(x.iter().filter_map(|f| self.index.get(f).copied()));
+        rows
+    }
+
     /// Class probabilities for the features (ids).
     pub fn predict(&self, x: &[u64]) -> Vec<f32> {
+        self.predict_known(&self.known(x))
+    }
+
+    /// Class probabilities for the known features' rows ([`Self::known`]).
+    pub fn predict_known(&self, rows: &[u32]) -> Vec<f32> {
         let binary = self.classes.len() == 2;
         let (stride, first) = (self.stride(), usize::from(binary));
         let mut p: Vec<f32> = self.biases.clone();
         if binary {
             p[0] = 0.0;
         }
-        for f in x {
-            if let Some(&row) = self.index.get(f) {
-                let start = row as usize * stride;
-                if let Some(ws) = self.rows.get(start..start + stride) {
-                    for (score, w) in p[first..].iter_mut().zip(ws) {
-                        *score += w;
-                    }
+        for &row in rows {
+            let start = row as usize * stride;
+            if let Some(ws) = self.rows.get(start..start + stride) {
+                for (score, w) in p[first..].iter_mut().zip(ws) {
+                    *score += w;
                 }
             }
         }
@@ -336,18 +348,33 @@ impl LogReg {
 
     /// Probability of the positive class of a binary model.
     pub fn probability(&self, x: &[u64]) -> f32 {
-        self.predict(x).get(1).copied().unwrap_or(0.0)
+        self.probability_known(&self.known(x))
+    }
+
+    /// [`Self::probability`] of the known features' rows ([`Self::known`]).
+    pub fn probability_known(&self, rows: &[u32]) -> f32 {
+        self.predict_known(rows).get(1).copied().unwrap_or(0.0)
     }
 
     /// The features that pushed towards `class` most, strongest first.
     pub fn top_features(&self, x: &[u64], class: usize, n: usize) -> Vec<(String, f32)> {
-        // Rows while sorting; only the few kept are named (this runs on
-        // every turn for `why`).
-        let mut v: Vec<(u32, f32)> =
-            x.iter().filter_map(|f| self.index.get(f).and_then(|r| self.weight(*r, class).map(|w| (*r, w)))).filter(|(_, w)| *w > 0.0).collect();
-        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| self.name(a.0).cmp(self.name(b.0))));
+        self.top_known(&self.known(x), class, n)
+    }
+
+    /// [`Self::top_features`] of the known features' rows ([`Self::known`]).
+    pub fn top_known(&self, rows: &[u32], class: usize, n: usize) -> Vec<(String, f32)> {
+        // Rows while choosing; only the few kept are named (this runs on
+        // every turn for `why`). Equal weights are common (five decimals in
+        // the file): the name breaks the tie, so the choice is stable.
+        let mut v: Vec<(u32, f32)> = rows.iter().filter_map(|&r| self.weight(r, class).map(|w| (r, w))).filter(|(_, w)| *w > 0.0).collect();
+        v.sort_unstable_by_key(|(r, _)| *r);
         v.dedup_by_key(|(r, _)| *r);
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then_with(|| self.name(a.0).cmp(self.name(b.0)));
+        if v.len() > n && n > 0 {
+            v.select_nth_unstable_by(n - 1, order);
+        }
         v.truncate(n);
+        v.sort_unstable_by(order);
         v.into_iter().map(|(r, w)| (self.name(r).to_string(), w)).collect()
     }
 
@@ -492,6 +519,25 @@ mod tests {
         assert!((back.probability(&f(&["leave", "x"], n)) - m.probability(&f(&["leave", "x"], n))).abs() < 1e-3);
         assert_eq!(m.top_features(&f(&["leave", "now"], n), 1, 1)[0].0, "leave");
         assert_eq!(back.top_features(&f(&["leave", "now"], n), 1, 1)[0].0, "leave");
+    }
+
+    #[test]
+    fn the_strongest_features_are_chosen_by_weight_then_name_from_rows_looked_up_once() {
+        // Weights as a model file has them: five decimals, so ties happen.
+        let text = "#classes\tno\tyes\nyes\t<bias>\t0.1\nyes\tb\t0.5\nyes\ta\t0.5\nyes\tc\t0.9\nyes\td\t0.2\nyes\te\t-0.7\n";
+        let m = LogReg::from_text(text, Path::new("m.tsv")).unwrap();
+        let n = &mut FeatureNames::default();
+        let x = f(&["e", "d", "b", "unknown", "c", "a"], n);
+        let known = m.known(&x);
+        assert_eq!(known.len(), 5, "the unknown feature has no row");
+        assert_eq!(m.predict_known(&known), m.predict(&x));
+        assert_eq!(m.probability_known(&known), m.probability(&x));
+        let names = |top: Vec<(String, f32)>| top.into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+        // The tie between a and b goes to the name; e pushes the other way.
+        assert_eq!(names(m.top_known(&known, 1, 3)), ["c", "a", "b"]);
+        assert_eq!(names(m.top_known(&known, 1, 9)), ["c", "a", "b", "d"]);
+        assert_eq!(names(m.top_features(&x, 1, 2)), ["c", "a"]);
+        assert!(m.top_known(&known, 1, 0).is_empty());
     }
 
     #[test]
