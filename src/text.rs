@@ -113,6 +113,12 @@ pub fn is_clause_break(c: char) -> bool {
     matches!(c, '，' | '。' | '！' | '？' | '；' | ',' | '.' | '!' | '?' | ';' | '…' | '\n' | '、' | ':' | '：')
 }
 
+/// Punctuation a clause is trimmed of before it is read or compared with a
+/// label (ASCII and the full-width marks a recogniser writes).
+pub fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation() || "，。！？、；：".contains(c)
+}
+
 /// A normalised sentence: simplified, 您 folded to 你, punctuation kept as
 /// clause breaks; each character with its readings.
 #[derive(Debug, Clone)]

@@ -191,7 +191,7 @@ fn worded_clauses(n: &Normalized) -> Vec<(Normalized, String)> {
         .into_iter()
         .filter_map(|c| {
             let text: String = c.chars.iter().collect();
-            let bare = text.trim_matches(|ch: char| ch.is_ascii_punctuation() || "，。！？、；：".contains(ch)).to_string();
+            let bare = text.trim_matches(crate::text::is_punctuation).to_string();
             (!bare.is_empty()).then_some((c, bare))
         })
         .collect()

@@ -390,7 +390,7 @@ pub fn text(norm: &Normalized, out: &mut Features) {
     for i in 1..=norm.len() {
         if i == norm.len() || norm.clause[i] != norm.clause[i - 1] {
             clause.clear();
-            clause.extend(norm.chars[start..i].iter().copied().filter(|c| !c.is_ascii_punctuation() && !"，。！？、；：".contains(*c)));
+            clause.extend(norm.chars[start..i].iter().copied().filter(|c| !crate::text::is_punctuation(*c)));
             push_ngrams(&clause, out);
             start = i;
         }

@@ -150,7 +150,7 @@ fn level_index(l: Level) -> usize {
 
 /// A clause is inflaming when it holds a labelled phrase (or is part of one).
 fn clause_inflames(clause: &str, phrases: &[String]) -> bool {
-    let bare: String = clause.chars().filter(|c| !c.is_ascii_punctuation() && !"，。！？、；：".contains(*c)).collect();
+    let bare: String = clause.chars().filter(|c| !crate::text::is_punctuation(*c)).collect();
     phrases.iter().any(|p| bare.contains(p.as_str()) || (bare.chars().count() >= 2 && p.contains(bare.as_str())))
 }
 
