@@ -135,8 +135,8 @@ impl Normalized {
     /// Normalises `text`.
     pub fn new(text: &str) -> Self {
         let simplified = to_simplified(text);
-        let mut chars = Vec::new();
-        let mut clause = Vec::new();
+        let mut chars = Vec::with_capacity(simplified.len());
+        let mut clause = Vec::with_capacity(simplified.len());
         let mut k = 0;
         for c in simplified.chars() {
             let c = fold_char(c);
