@@ -7,8 +7,8 @@
 //! Wall time depends on the machine and on what else runs on it. The
 //! instructions per turn do not: `-- --rounds 3 --turns-only` runs only
 //! the per-turn part, three times over the corpus, short enough for
-//! `valgrind --tool=callgrind --toggle-collect='callcoach::analysis::CallAnalysis::turn'`
-//! (the README has the whole command).
+//! callgrind: `scripts/analysis_instructions.sh` runs it with
+//! `--rounds 1 --turns-only` and prints the percentiles.
 
 use std::path::Path;
 use std::sync::Arc;
